@@ -1,0 +1,61 @@
+import 'reflect-metadata';
+import { Logger, type DynamicModule, type INestApplication, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { CommonConfig } from '#config';
+import { startTransport, type MessagingOptions } from '#messaging';
+
+export interface ServiceDefinition {
+  /** `gateway`, `report-service`, ... */
+  readonly name: string;
+  readonly module: DynamicModule;
+  readonly config: CommonConfig & { readonly PORT: number };
+  /** Attach the AMQP transport so the module's `@EventPattern` handlers consume. */
+  readonly consumes: boolean;
+  /** Listen address; all interfaces by default so containers and probes reach it. */
+  readonly host?: string;
+}
+
+const levels: Record<CommonConfig['LOG_LEVEL'], LogLevel[]> = {
+  fatal: ['fatal'],
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
+};
+
+/** Creates the app, wires SIGTERM/SIGINT to a graceful close, starts consuming and listens on `PORT`. */
+export async function createService(definition: ServiceDefinition): Promise<INestApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(definition.module, new FastifyAdapter(), {
+    logger: levels[definition.config.LOG_LEVEL],
+    bufferLogs: false,
+  });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  if (definition.consumes) await startTransport(app);
+  await app.listen(definition.config.PORT, definition.host ?? '0.0.0.0');
+  new Logger(definition.name).log(`${definition.name} listening on http://127.0.0.1:${definition.config.PORT}`);
+  return app;
+}
+
+/** For `main.ts`: start, or log why not and exit non-zero. */
+export function runService(definition: () => ServiceDefinition): void {
+  Promise.resolve()
+    .then(() => createService(definition()))
+    .catch((error: unknown) => {
+      new Logger('bootstrap').error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+      process.exit(1);
+    });
+}
+
+/** The messaging settings a service reads from the common configuration. */
+export function messagingOptionsFrom(service: string, config: CommonConfig): MessagingOptions {
+  return {
+    service,
+    url: config.RABBITMQ_URL,
+    prefix: config.CONVEYOR_PREFIX,
+    retryTiers: config.RETRY_TIERS,
+    confirmTimeoutMs: config.PUBLISH_CONFIRM_TIMEOUT,
+    shutdownGraceMs: config.SHUTDOWN_GRACE,
+  };
+}

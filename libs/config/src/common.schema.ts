@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const url = (protocols: readonly string[], example: string) =>
+  z
+    .string()
+    .refine((v) => URL.canParse(v) && protocols.includes(new URL(v).protocol), {
+      message: `must be a URL like ${example}`,
+    });
+
+const durationMs = z.string().transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration like 500ms, 5s, 2m, 1h` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const retryTiers = z.string().transform((v, ctx) => {
+  const tiers = v.split(',').map((t) => parseDuration(t));
+  if (tiers.length === 0 || tiers.some((t) => t === undefined || t <= 0)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of durations, e.g. 1s,5s,30s,2m,10m' });
+    return z.NEVER;
+  }
+  return tiers as number[];
+});
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65_535).default(fallback);
+
+/** Settings every service reads: where the broker and database are, and how messaging behaves. */
+export const commonConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  RABBITMQ_URL: url(['amqp:', 'amqps:'], 'amqp://user:pass@host:5672').default('amqp://guest:guest@127.0.0.1:5672'),
+  DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user@host:5432/db').default(
+    'postgres://postgres@127.0.0.1:5432/conveyor',
+  ),
+  CONVEYOR_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,40}$/, 'must be lower-case letters, digits, - or _ (at most 41 characters)')
+    .default('conveyor'),
+  RETRY_TIERS: retryTiers.default([1000, 5000, 30_000, 120_000, 600_000]),
+  PUBLISH_CONFIRM_TIMEOUT: durationMs.default(10_000),
+  SHUTDOWN_GRACE: durationMs.default(25_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+});
+
+export type CommonConfig = z.output<typeof commonConfigSchema>;
+
+/** The common settings plus the service's own `PORT` (default per service: gateway 3000 … notification 3003). */
+export function serviceConfigSchema(defaultPort: number) {
+  return commonConfigSchema.extend({ PORT: port(defaultPort) });
+}
+
+export type ServiceConfig = z.output<ReturnType<typeof serviceConfigSchema>>;

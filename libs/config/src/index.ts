@@ -1,0 +1,3 @@
+export * from './common.schema.js';
+export * from './duration.js';
+export * from './load-config.js';

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { defineCommand } from './contract.js';
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD');
+
+export const OrderStatus = z.enum(['pending', 'paid', 'refunded', 'cancelled']);
+
+export const GenerateReport = z.strictObject({
+  format: z.enum(['csv', 'pdf']),
+  dataset: z.literal('orders'),
+  filters: z
+    .strictObject({
+      from: isoDate.optional(),
+      to: isoDate.optional(),
+      status: OrderStatus.optional(),
+    })
+    .optional(),
+});
+export type GenerateReport = z.output<typeof GenerateReport>;
+
+export const RunEcho = z.strictObject({
+  message: z.string().min(1).max(1024),
+  failTimes: z.int().min(0).max(10).default(0),
+  failPermanently: z.boolean().default(false),
+  cpuMs: z.int().min(0).max(10_000).default(0),
+});
+export type RunEcho = z.output<typeof RunEcho>;
+
+export const ChargePayment = z.strictObject({
+  amount: z.int().min(1).max(100_000_000),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code'),
+  customerId: z.string().min(1).max(64),
+  description: z.string().max(255).optional(),
+});
+export type ChargePayment = z.output<typeof ChargePayment>;
+
+export const SendNotification = z.discriminatedUnion('channel', [
+  z.strictObject({
+    channel: z.literal('email'),
+    to: z.email(),
+    subject: z.string().min(1).max(255),
+    text: z.string().max(100_000),
+  }),
+  z.strictObject({
+    channel: z.literal('webhook'),
+    url: z.url({ protocol: /^https?$/ }),
+    payload: z.json(),
+  }),
+]);
+export type SendNotification = z.output<typeof SendNotification>;
+
+export const ReportCommands = {
+  generate: defineCommand('report.generate', 'report-service', GenerateReport),
+} as const;
+
+export const EchoCommands = {
+  run: defineCommand('echo.run', 'report-service', RunEcho),
+} as const;
+
+export const PaymentCommands = {
+  charge: defineCommand('payment.charge', 'payment-service', ChargePayment),
+} as const;
+
+export const NotificationCommands = {
+  send: defineCommand('notification.send', 'notification-service', SendNotification),
+} as const;

@@ -1,0 +1,4 @@
+export * from './contract.js';
+export * from './commands.js';
+export * from './events.js';
+export * from './registry.js';

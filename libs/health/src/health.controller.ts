@@ -1,0 +1,37 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { READINESS_CHECKS, type ReadinessCheck } from './readiness-check.js';
+import { ShutdownState } from './shutdown-state.js';
+
+@Controller('health')
+export class HealthController {
+  constructor(
+    @Inject(HealthCheckService) private readonly health: HealthCheckService,
+    @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
+    @Inject(ShutdownState) private readonly shutdown: ShutdownState,
+    @Inject(READINESS_CHECKS) private readonly checks: readonly ReadinessCheck[],
+  ) {}
+
+  /** The process is up. No dependency checks: a broker outage must not become a restart storm. */
+  @Get('live')
+  @HealthCheck()
+  live() {
+    return this.health.check([]);
+  }
+
+  /** Can this instance do its work now? 503 while any dependency is down, and from the start of shutdown. */
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check([
+      () => this.indicator('shutdown', { up: !this.shutdown.shuttingDown, detail: 'shutting down' }),
+      ...this.checks.map((c) => async () => this.indicator(c.name, await c.check())),
+    ]);
+  }
+
+  private indicator(name: string, result: { up: boolean; detail?: string }): HealthIndicatorResult {
+    const session = this.indicators.check(name);
+    if (result.up) return session.up();
+    return session.down(result.detail === undefined ? {} : { message: result.detail });
+  }
+}

@@ -1,0 +1,3 @@
+export * from './health.module.js';
+export * from './readiness-check.js';
+export * from './shutdown-state.js';

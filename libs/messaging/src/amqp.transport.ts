@@ -1,0 +1,457 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import type { ConsumeMessage } from 'amqplib';
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import { lastValueFrom } from 'rxjs';
+import { contractFor, JobEvents, parsePayload, type Contract, type JobSucceeded } from '#contracts';
+import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
+import { Header, parseBody, readEnvelope, type EnvelopeProperties, type Headers, type IncomingEnvelope } from './envelope.js';
+import { errorCodeOf, errorMessageOf, InvalidMessageError } from './errors.js';
+import { JobContext, throttleProgress } from './job-context.js';
+import type { MessagePublisher } from './publisher.js';
+import { RetryPolicy } from './retry-policy.js';
+import {
+  assertTopology,
+  describeCoreTopology,
+  describeWorkQueue,
+  mergeTopologies,
+  type Topology,
+  type TopologyNames,
+} from './topology.js';
+
+/** The second argument of `@EventPattern(pattern, options)`. */
+export interface HandlerOptions {
+  readonly retry?: { readonly maxAttempts?: number };
+  /** Unacked deliveries this consumer holds at once (quorum queues allow per-consumer prefetch only). */
+  readonly prefetch?: number;
+  /** Queue name after `<prefix>.<service>.`; defaults to the pattern. Needed for wildcard patterns. */
+  readonly queue?: string;
+  /**
+   * Publish `job.started` / `job.succeeded` / `job.retrying` / `job.failed` for the message's job.
+   * Default: true for commands, false for event subscriptions.
+   */
+  readonly lifecycle?: boolean;
+}
+
+export interface TransportOptions {
+  readonly names: TopologyNames;
+  /** This service's name: part of its queue names and of `failed-by`. */
+  readonly service: string;
+  readonly retryTiers: readonly number[];
+  readonly shutdownGraceMs: number;
+  readonly defaultMaxAttempts?: number;
+  readonly defaultPrefetch?: number;
+  /** How long to wait before requeueing a message whose outcome could not be published. */
+  readonly requeueDelayMs?: number;
+}
+
+interface Consumer {
+  readonly pattern: string;
+  readonly queue: string;
+  readonly topology: Topology;
+  readonly handler: MessageHandler;
+  readonly policy: RetryPolicy;
+  readonly prefetch: number;
+  readonly lifecycle: boolean;
+  wrapper?: ChannelWrapper;
+  /** The raw channel deliveries currently arrive on; undefined while it is closed. */
+  live?: AnyChannel;
+  tag?: string;
+}
+
+type Settlement = 'ack' | 'requeue';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The Nest transport over RabbitMQ. Handlers are plain `@EventPattern` methods; this class alone decides
+ * what happens to a delivery from how its handler ended: returned → `job.succeeded`, then ack;
+ * `PermanentError` or an invalid message → dead-letter queue; anything else → the next retry tier, or the
+ * dead-letter queue once attempts run out. Every republish is confirmed before the original is acked.
+ */
+export class AmqpTransport extends Server implements CustomTransportStrategy, BeforeApplicationShutdown {
+  private readonly log = new Logger(AmqpTransport.name);
+  private readonly consumers: Consumer[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly aborts = new Set<AbortController>();
+  private readonly failedBy: string;
+  private draining = false;
+  private drained?: Promise<void>;
+
+  constructor(
+    private readonly connection: AmqpConnection,
+    private readonly publisher: MessagePublisher,
+    private readonly options: TransportOptions,
+  ) {
+    super();
+    this.failedBy = `${options.service}@${hostname()}/${process.pid}`;
+  }
+
+  /** True when the connection is up and every handler's consumer is attached to its queue. */
+  get consumersAttached(): boolean {
+    return (
+      this.connection.isConnected() &&
+      !this.draining &&
+      this.consumers.every((c) => c.live !== undefined && c.tag !== undefined)
+    );
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** The queues this transport consumes, by their full names. */
+  get queues(): readonly string[] {
+    return this.consumers.map((c) => c.queue);
+  }
+
+  listen(callback: (...optionalParams: unknown[]) => void): void {
+    for (const [pattern, handler] of this.messageHandlers) {
+      const consumer = this.createConsumer(pattern, handler);
+      this.consumers.push(consumer);
+      consumer.wrapper = this.connection.openChannel({
+        name: `consume ${consumer.queue}`,
+        confirm: false,
+        setup: (channel) => this.attach(consumer, channel),
+      });
+    }
+    this.log.log(`Consuming ${this.consumers.map((c) => c.queue).join(', ') || 'nothing'}`);
+    callback();
+  }
+
+  /** Resolves once every consumer is attached (rejects after `timeoutMs`). */
+  async waitUntilAttached(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.consumersAttached) {
+      if (Date.now() > deadline) throw new Error(`Consumers not attached within ${timeoutMs} ms`);
+      await sleep(25);
+    }
+  }
+
+  on(): void {
+    // Status is exposed through `consumersAttached`; there are no transport events to subscribe to.
+  }
+
+  unwrap<T>(): T {
+    return this.connection as T;
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.drain();
+  }
+
+  close(): Promise<void> {
+    return this.drain();
+  }
+
+  /** Stop consuming, let in-flight handlers finish (bounded by the grace), then close the channels. */
+  drain(): Promise<void> {
+    this.drained ??= this.drainOnce();
+    return this.drained;
+  }
+
+  private async drainOnce(): Promise<void> {
+    this.draining = true;
+    await Promise.all(
+      this.consumers.map(async (c) => {
+        if (c.live && c.tag) await c.live.cancel(c.tag).catch(() => undefined);
+        c.tag = undefined;
+      }),
+    );
+    if (this.inFlight.size > 0) {
+      this.log.log(`Draining ${this.inFlight.size} in-flight message(s)`);
+      const settled = Promise.allSettled([...this.inFlight]).then(() => true);
+      const finished = await Promise.race([settled, sleep(this.options.shutdownGraceMs, false, { ref: false })]);
+      if (!finished) {
+        this.log.warn(`Grace of ${this.options.shutdownGraceMs} ms over: aborting ${this.inFlight.size} handler(s)`);
+        for (const controller of this.aborts) controller.abort(new Error('shutting down'));
+        await Promise.race([settled, sleep(1000, false, { ref: false })]);
+      }
+    }
+    // Anything still unacked is requeued by the broker when its channel closes.
+    await Promise.all(this.consumers.map((c) => (c.wrapper ? this.connection.closeChannel(c.wrapper) : undefined)));
+  }
+
+  private createConsumer(pattern: string, handler: MessageHandler): Consumer {
+    const extras = (handler.extras ?? {}) as HandlerOptions;
+    const contract = contractFor(pattern);
+    const isCommand = contract?.kind === 'command';
+    const queue = this.options.names.workQueue(this.options.service, extras.queue ?? pattern);
+    const exchange = isCommand ? 'commands' : 'events';
+    return {
+      pattern,
+      queue,
+      handler,
+      // The exchanges too: this channel may set up before the publisher's has declared them.
+      topology: mergeTopologies([
+        describeCoreTopology(this.options.names),
+        describeWorkQueue(this.options.names, { name: queue, bindings: [{ exchange, pattern }] }, this.options.retryTiers),
+      ]),
+      policy: new RetryPolicy(
+        extras.retry?.maxAttempts ?? this.options.defaultMaxAttempts ?? 5,
+        this.options.retryTiers,
+      ),
+      prefetch: extras.prefetch ?? this.options.defaultPrefetch ?? 10,
+      lifecycle: extras.lifecycle ?? isCommand,
+    };
+  }
+
+  /** Runs on every (re)opened channel of a consumer. */
+  private async attach(consumer: Consumer, channel: AnyChannel): Promise<void> {
+    consumer.live = channel;
+    consumer.tag = undefined;
+    channel.once('close', () => {
+      if (consumer.live === channel) {
+        consumer.live = undefined;
+        consumer.tag = undefined;
+      }
+    });
+    await assertTopology(channel, consumer.topology);
+    if (this.draining) return;
+    await channel.prefetch(consumer.prefetch, false);
+    await this.consume(consumer, channel);
+  }
+
+  private async consume(consumer: Consumer, channel: AnyChannel): Promise<void> {
+    const { consumerTag } = await channel.consume(
+      consumer.queue,
+      (message) => {
+        if (message) this.track(this.process(consumer, channel, message));
+        else void this.reattach(consumer, channel);
+      },
+      { noAck: false },
+    );
+    consumer.tag = consumerTag;
+  }
+
+  /** The broker cancelled our consumer (its queue was deleted): declare it again and resume. */
+  private async reattach(consumer: Consumer, channel: AnyChannel): Promise<void> {
+    consumer.tag = undefined;
+    if (this.draining || consumer.live !== channel) return;
+    this.log.warn(`Consumer on ${consumer.queue} was cancelled by the broker; re-declaring and re-consuming`);
+    try {
+      await assertTopology(channel, consumer.topology);
+      await this.consume(consumer, channel);
+    } catch (error) {
+      // The channel is closed by now; the connection layer re-opens it and `attach` runs again.
+      this.log.error(`Re-consuming ${consumer.queue} failed: ${errorMessageOf(error)}`);
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async process(consumer: Consumer, channel: AnyChannel, message: ConsumeMessage): Promise<void> {
+    const envelope = readEnvelope(message);
+    const jobId = consumer.lifecycle && envelope.jobId && UUID.test(envelope.jobId) ? envelope.jobId : undefined;
+    let settlement: Settlement;
+    try {
+      settlement = await this.handle(consumer, message, envelope, jobId);
+    } catch (error) {
+      // An outcome we depend on (a retry, a dead-letter, a lifecycle event) was not confirmed: the message
+      // must come back. The pause keeps a broker in trouble from spinning us.
+      this.log.error(`${describe(consumer, envelope)}: ${errorMessageOf(error)}; requeueing`);
+      if (!this.draining) await sleep(this.options.requeueDelayMs ?? 1000);
+      settlement = 'requeue';
+    }
+    this.settle(consumer, channel, message, settlement);
+  }
+
+  private async handle(
+    consumer: Consumer,
+    message: ConsumeMessage,
+    envelope: IncomingEnvelope,
+    jobId: string | undefined,
+  ): Promise<Settlement> {
+    let payload: unknown;
+    try {
+      payload = this.decode(consumer, envelope, message.content);
+    } catch (error) {
+      await this.deadLetter(consumer, message, envelope, error, 'invalid', jobId);
+      return 'ack';
+    }
+
+    const controller = new AbortController();
+    this.aborts.add(controller);
+    try {
+      const meta = { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent };
+      if (jobId) {
+        await this.publisher.publish(JobEvents.started, { jobId, attempt: envelope.attempt, at: now() }, meta);
+      }
+      const progress = throttleProgress((percent) => {
+        if (!jobId) return;
+        this.publisher
+          .publish(JobEvents.progressed, { jobId, progress: percent, at: now() }, meta)
+          .catch((error: unknown) => this.log.warn(`Progress of job ${jobId} not published: ${errorMessageOf(error)}`));
+      }, 250);
+      const context = new JobContext(envelope, controller.signal, progress, consumer.policy.maxAttempts);
+
+      let result: unknown;
+      try {
+        result = await this.invoke(consumer.handler, payload, context);
+      } catch (error) {
+        if (this.draining && controller.signal.aborted) return 'requeue';
+        await this.onFailure(consumer, message, envelope, error, jobId);
+        return 'ack';
+      }
+      if (jobId) {
+        await this.publisher.publish(
+          JobEvents.succeeded,
+          { jobId, attempt: envelope.attempt, result: toJson(result), at: now() },
+          meta,
+        );
+      }
+      return 'ack';
+    } finally {
+      this.aborts.delete(controller);
+    }
+  }
+
+  private decode(consumer: Consumer, envelope: IncomingEnvelope, content: Buffer): unknown {
+    const contract: Contract | undefined = contractFor(envelope.type);
+    if (!contract || (!consumer.pattern.includes('*') && !consumer.pattern.includes('#') && contract.name !== consumer.pattern)) {
+      throw new InvalidMessageError(`Unknown message type "${envelope.type}" on ${consumer.queue}`, 'unknown_message_type');
+    }
+    if (consumer.lifecycle && !(envelope.jobId && UUID.test(envelope.jobId))) {
+      throw new InvalidMessageError(`A ${contract.name} command needs a UUID in the job-id header`, 'invalid_payload');
+    }
+    const body = parseBody(content);
+    try {
+      return parsePayload(contract, body);
+    } catch (error) {
+      throw new InvalidMessageError(errorMessageOf(error), 'invalid_payload');
+    }
+  }
+
+  private async invoke(handler: MessageHandler, payload: unknown, context: JobContext): Promise<unknown> {
+    const returned: unknown = await handler(payload, context);
+    return lastValueFrom(this.transformToObservable(returned), { defaultValue: undefined });
+  }
+
+  private async onFailure(
+    consumer: Consumer,
+    message: ConsumeMessage,
+    envelope: IncomingEnvelope,
+    error: unknown,
+    jobId: string | undefined,
+  ): Promise<void> {
+    const decision = consumer.policy.decide(error, envelope.attempt);
+    if (decision.action === 'dead-letter') {
+      await this.deadLetter(consumer, message, envelope, error, decision.reason, jobId);
+      return;
+    }
+    const { names } = this.options;
+    const failure = { message: errorMessageOf(error), code: errorCodeOf(error) };
+    this.log.warn(
+      `${describe(consumer, envelope)} failed (${failure.code}: ${failure.message}); retry ${decision.nextAttempt}/${consumer.policy.maxAttempts} in ${decision.delayMs} ms`,
+    );
+    await this.publisher.publishRaw({
+      exchange: names.retry,
+      routingKey: names.retryKey(consumer.queue, decision.delayMs),
+      content: message.content,
+      properties: this.republished(message, envelope, {
+        [Header.attempt]: decision.nextAttempt,
+        [Header.maxAttempts]: consumer.policy.maxAttempts,
+        [Header.errorMessage]: failure.message,
+        [Header.errorCode]: failure.code,
+        [Header.failedBy]: this.failedBy,
+      }),
+      mandatory: true,
+    });
+    if (jobId) {
+      const retryAt = new Date(Date.now() + decision.delayMs).toISOString();
+      await this.publisher.publish(
+        JobEvents.retrying,
+        { jobId, attempt: envelope.attempt, error: failure, retryAt, at: now() },
+        { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent },
+      );
+    }
+  }
+
+  private async deadLetter(
+    consumer: Consumer,
+    message: ConsumeMessage,
+    envelope: IncomingEnvelope,
+    error: unknown,
+    reason: 'permanent' | 'exhausted' | 'invalid',
+    jobId: string | undefined,
+  ): Promise<void> {
+    const failure = { message: errorMessageOf(error), code: errorCodeOf(error) };
+    this.log.warn(`${describe(consumer, envelope)} dead-lettered (${reason}, ${failure.code}: ${failure.message})`);
+    await this.publisher.publishRaw({
+      exchange: this.options.names.dead,
+      routingKey: consumer.queue,
+      content: message.content,
+      properties: this.republished(message, envelope, {
+        [Header.attempt]: envelope.attempt,
+        [Header.maxAttempts]: consumer.policy.maxAttempts,
+        [Header.errorMessage]: failure.message,
+        [Header.errorCode]: failure.code,
+        [Header.failedBy]: this.failedBy,
+        [Header.deadReason]: reason,
+      }),
+      mandatory: true,
+    });
+    if (jobId) {
+      await this.publisher.publish(
+        JobEvents.failed,
+        { jobId, attempt: envelope.attempt, error: failure, at: now() },
+        { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent },
+      );
+    }
+  }
+
+  /** The original message's properties with updated headers; broker-owned `x-` headers are dropped. */
+  private republished(message: ConsumeMessage, envelope: IncomingEnvelope, extra: Headers): EnvelopeProperties {
+    const headers: Headers = {};
+    for (const [key, value] of Object.entries(envelope.headers)) {
+      if (!key.startsWith('x-')) headers[key] = value;
+    }
+    const p = message.properties as { messageId?: unknown; correlationId?: unknown; appId?: unknown; timestamp?: unknown };
+    const properties: EnvelopeProperties = {
+      messageId: typeof p.messageId === 'string' ? p.messageId : `${envelope.type}:${Date.now()}`,
+      type: envelope.type,
+      contentType: 'application/json',
+      persistent: true,
+      timestamp: typeof p.timestamp === 'number' ? p.timestamp : Math.floor(Date.now() / 1000),
+      appId: typeof p.appId === 'string' ? p.appId : this.options.service,
+      headers: { ...headers, ...extra },
+    };
+    if (typeof p.correlationId === 'string') properties.correlationId = p.correlationId;
+    return properties;
+  }
+
+  private settle(consumer: Consumer, channel: AnyChannel, message: ConsumeMessage, settlement: Settlement): void {
+    // A delivery tag is only valid on the channel it came from; if that channel closed, the broker has
+    // already requeued the message, and acking on a new channel would close that one too.
+    if (consumer.live !== channel) return;
+    try {
+      if (settlement === 'ack') channel.ack(message);
+      else channel.nack(message, false, true);
+    } catch (error) {
+      this.log.warn(`Could not ${settlement} a message on ${consumer.queue}: ${errorMessageOf(error)}`);
+    }
+  }
+}
+
+function describe(consumer: Consumer, envelope: IncomingEnvelope): string {
+  const job = envelope.jobId ? ` job ${envelope.jobId}` : '';
+  return `${envelope.type}${job} (attempt ${envelope.attempt}, message ${envelope.messageId ?? '?'}) on ${consumer.queue}`;
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+/** The handler's return value as plain JSON (what `job.succeeded` carries as the job's result). */
+function toJson(value: unknown): JobSucceeded['result'] {
+  return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as JobSucceeded['result']);
+}

@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import { schemaId, type Contract } from '#contracts';
+import { InvalidMessageError } from './errors.js';
+
+/** Our headers (no `x-` prefix; the broker owns those). See DESIGN.md, "Message envelope". */
+export const Header = {
+  jobId: 'job-id',
+  tenant: 'tenant',
+  attempt: 'attempt',
+  maxAttempts: 'max-attempts',
+  traceparent: 'traceparent',
+  schema: 'schema',
+  errorMessage: 'error-message',
+  errorCode: 'error-code',
+  failedBy: 'failed-by',
+  deadReason: 'dead-reason',
+  replayCount: 'replay-count',
+} as const;
+
+export type HeaderValue = string | number | boolean;
+export type Headers = Record<string, HeaderValue>;
+
+/** What a publisher says about a message beyond its payload. */
+export interface EnvelopeMeta {
+  /** Unique per publish intent (e.g. the outbox row id); generated when absent. */
+  readonly messageId?: string;
+  readonly jobId?: string;
+  readonly tenant?: string;
+  readonly attempt?: number;
+  readonly maxAttempts?: number;
+  readonly traceparent?: string;
+  readonly replayCount?: number;
+}
+
+/** AMQP properties we set on every publish (a subset of amqplib's `Options.Publish`). */
+export interface EnvelopeProperties {
+  messageId: string;
+  correlationId?: string;
+  type: string;
+  contentType: 'application/json';
+  persistent: true;
+  timestamp: number;
+  appId: string;
+  headers: Headers;
+}
+
+export interface OutgoingMessage {
+  readonly content: Buffer;
+  readonly properties: EnvelopeProperties;
+}
+
+export function buildEnvelope(contract: Contract, payload: unknown, meta: EnvelopeMeta, appId: string): OutgoingMessage {
+  const headers: Headers = { [Header.schema]: schemaId(contract), [Header.attempt]: meta.attempt ?? 1 };
+  if (meta.jobId !== undefined) headers[Header.jobId] = meta.jobId;
+  if (meta.tenant !== undefined) headers[Header.tenant] = meta.tenant;
+  if (meta.maxAttempts !== undefined) headers[Header.maxAttempts] = meta.maxAttempts;
+  if (meta.traceparent !== undefined) headers[Header.traceparent] = meta.traceparent;
+  if (meta.replayCount !== undefined) headers[Header.replayCount] = meta.replayCount;
+  const properties: EnvelopeProperties = {
+    messageId: meta.messageId ?? randomUUID(),
+    type: contract.name,
+    contentType: 'application/json',
+    persistent: true,
+    timestamp: Math.floor(Date.now() / 1000),
+    appId,
+    headers,
+  };
+  if (meta.jobId !== undefined) properties.correlationId = meta.jobId;
+  return { content: Buffer.from(JSON.stringify(payload)), properties };
+}
+
+/** The parts of a delivered message the envelope reader needs (amqplib's `ConsumeMessage` fits). */
+export interface DeliveredMessage {
+  readonly content: Buffer;
+  readonly fields: { readonly routingKey: string; readonly redelivered: boolean };
+  readonly properties: {
+    readonly messageId?: unknown;
+    readonly correlationId?: unknown;
+    readonly type?: unknown;
+    readonly headers?: Record<string, unknown> | undefined;
+  };
+}
+
+export interface IncomingEnvelope {
+  readonly messageId: string | undefined;
+  /** The message type: the AMQP `type` property, else the routing key it was published with. */
+  readonly type: string;
+  readonly jobId: string | undefined;
+  readonly tenant: string | undefined;
+  readonly attempt: number;
+  readonly maxAttempts: number | undefined;
+  readonly traceparent: string | undefined;
+  readonly redelivered: boolean;
+  readonly headers: Headers;
+}
+
+/** Reads the envelope (never throws: a poison message still needs its headers for the DLQ). */
+export function readEnvelope(message: DeliveredMessage): IncomingEnvelope {
+  const headers = narrowHeaders(message.properties.headers);
+  const attempt = headers[Header.attempt];
+  const maxAttempts = headers[Header.maxAttempts];
+  return {
+    messageId: stringOrUndefined(message.properties.messageId),
+    type: stringOrUndefined(message.properties.type) ?? message.fields.routingKey,
+    jobId: stringOrUndefined(headers[Header.jobId]) ?? stringOrUndefined(message.properties.correlationId),
+    tenant: stringOrUndefined(headers[Header.tenant]),
+    attempt: positiveInt(attempt) ?? 1,
+    maxAttempts: positiveInt(maxAttempts),
+    traceparent: stringOrUndefined(headers[Header.traceparent]),
+    redelivered: message.fields.redelivered,
+    headers,
+  };
+}
+
+/** Parses the body as JSON; a body that is not JSON is a permanent error. */
+export function parseBody(content: Buffer): unknown {
+  try {
+    return JSON.parse(content.toString('utf8')) as unknown;
+  } catch {
+    throw new InvalidMessageError(`Message body is not valid JSON (${content.length} bytes)`, 'malformed_message');
+  }
+}
+
+function narrowHeaders(raw: Record<string, unknown> | undefined): Headers {
+  const headers: Headers = {};
+  for (const [key, value] of Object.entries(raw ?? {})) {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') headers[key] = value;
+    else if (Buffer.isBuffer(value)) headers[key] = value.toString('utf8');
+  }
+  return headers;
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function positiveInt(value: unknown): number | undefined {
+  const n = typeof value === 'string' ? Number(value) : value;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
+}

@@ -1,0 +1,60 @@
+import type { Headers, IncomingEnvelope } from './envelope.js';
+
+/** What a handler knows about the delivery it is working on; the second argument (`@Ctx()`). */
+export class JobContext {
+  constructor(
+    private readonly envelope: IncomingEnvelope,
+    /** Aborted when the job must stop: shutdown past its grace, or (later) a cancel request. */
+    readonly signal: AbortSignal,
+    private readonly onProgress: (percent: number) => void,
+    readonly maxAttempts: number,
+  ) {}
+
+  /** The job this message works on; commands always carry one (the transport rejects those that do not). */
+  get jobId(): string {
+    return this.envelope.jobId ?? '';
+  }
+
+  get tenant(): string | undefined {
+    return this.envelope.tenant;
+  }
+
+  /** 1-based; a redelivery after a crash keeps the attempt it crashed in. */
+  get attempt(): number {
+    return this.envelope.attempt;
+  }
+
+  get messageId(): string | undefined {
+    return this.envelope.messageId;
+  }
+
+  get traceparent(): string | undefined {
+    return this.envelope.traceparent;
+  }
+
+  get redelivered(): boolean {
+    return this.envelope.redelivered;
+  }
+
+  get headers(): Readonly<Headers> {
+    return this.envelope.headers;
+  }
+
+  /** 0..100; published as `job.progress`, throttled, so call it as often as is convenient. */
+  reportProgress(percent: number): void {
+    this.onProgress(Math.max(0, Math.min(100, Math.floor(percent))));
+  }
+}
+
+/** Emits at most once per `intervalMs` and only on change; the last value wins. */
+export function throttleProgress(emit: (percent: number) => void, intervalMs: number): (percent: number) => void {
+  let lastSent = -1;
+  let lastAt = 0;
+  return (percent) => {
+    const now = Date.now();
+    if (percent === lastSent || now - lastAt < intervalMs) return;
+    lastSent = percent;
+    lastAt = now;
+    emit(percent);
+  };
+}

@@ -1,0 +1,97 @@
+import { Logger } from '@nestjs/common';
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import { parsePayload, type Contract, type PayloadOf } from '#contracts';
+import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
+import { buildEnvelope, type EnvelopeMeta, type EnvelopeProperties } from './envelope.js';
+import { PublishFailedError, UnroutableMessageError } from './errors.js';
+import { assertTopology, type Topology, type TopologyNames } from './topology.js';
+
+export interface PublisherOptions {
+  readonly names: TopologyNames;
+  readonly appId: string;
+  readonly confirmTimeoutMs: number;
+  /** Declared on every (re)connect before anything is published. */
+  readonly topology: Topology;
+}
+
+export interface RawPublish {
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly content: Buffer;
+  readonly properties: EnvelopeProperties;
+  /** Unroutable → {@link UnroutableMessageError} instead of a silent drop. */
+  readonly mandatory?: boolean;
+}
+
+/**
+ * Every publish is persistent and confirmed: the returned promise resolves only when the broker has taken
+ * responsibility for the message, and rejects when it did not (nack, timeout, unroutable when mandatory).
+ */
+export class MessagePublisher {
+  private readonly logger = new Logger(MessagePublisher.name);
+  private readonly channel: ChannelWrapper;
+  /** messageIds the broker returned as unroutable; the confirm that follows a return checks here. */
+  private readonly returned = new Set<string>();
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly connection: AmqpConnection,
+    private readonly options: PublisherOptions,
+  ) {
+    this.channel = connection.openChannel({
+      name: 'publisher',
+      confirm: true,
+      publishTimeoutMs: options.confirmTimeoutMs,
+      setup: async (channel: AnyChannel) => {
+        channel.on('return', (message: { properties: { messageId?: unknown } }) => {
+          const id = message.properties.messageId;
+          if (typeof id === 'string') this.returned.add(id);
+        });
+        await assertTopology(channel, options.topology);
+      },
+    });
+  }
+
+  get names(): TopologyNames {
+    return this.options.names;
+  }
+
+  /** Validates `payload` against its contract and publishes it to the commands or events exchange. */
+  async publish<C extends Contract>(contract: C, payload: PayloadOf<C>, meta: EnvelopeMeta = {}): Promise<void> {
+    const valid = parsePayload(contract, payload);
+    const { content, properties } = buildEnvelope(contract, valid, meta, this.options.appId);
+    const exchange = contract.kind === 'command' ? this.options.names.commands : this.options.names.events;
+    await this.publishRaw({ exchange, routingKey: contract.name, content, properties });
+  }
+
+  publishRaw(message: RawPublish): Promise<void> {
+    const done = this.confirm(message);
+    this.pending.add(done);
+    void done.finally(() => this.pending.delete(done)).catch(() => undefined);
+    return done;
+  }
+
+  private async confirm({ exchange, routingKey, content, properties, mandatory }: RawPublish): Promise<void> {
+    try {
+      await this.channel.publish(exchange, routingKey, content, { ...properties, mandatory: mandatory ?? false });
+    } catch (error) {
+      throw new PublishFailedError(exchange, routingKey, { cause: error });
+    }
+    // The broker sends basic.return before the basic.ack of the same message.
+    if (mandatory && this.returned.delete(properties.messageId)) {
+      throw new UnroutableMessageError(exchange, routingKey);
+    }
+  }
+
+  /** Waits (bounded) for publishes already under way, then closes the channel. */
+  async close(timeoutMs = 5000): Promise<void> {
+    if (this.pending.size > 0) {
+      this.logger.log(`Waiting for ${this.pending.size} publish confirm(s) before closing`);
+      await Promise.race([
+        Promise.allSettled([...this.pending]),
+        new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),
+      ]);
+    }
+    await this.connection.closeChannel(this.channel);
+  }
+}

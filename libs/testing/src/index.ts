@@ -1,0 +1,3 @@
+export * from './broker-admin.js';
+export * from './wait-for.js';
+export * from './event-recorder.js';

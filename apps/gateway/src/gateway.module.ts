@@ -16,7 +16,10 @@ export class GatewayModule {
         HealthModule.forRoot({
           inject: [AmqpConnection],
           readiness: (connection: AmqpConnection) => [
-            { name: 'broker', check: () => ({ up: connection.isConnected(), detail: 'RabbitMQ unreachable' }) },
+            {
+              name: 'broker',
+              check: () => ({ up: connection.isConnected(), detail: 'RabbitMQ unreachable' }),
+            },
           ],
         }),
       ],

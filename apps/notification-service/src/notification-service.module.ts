@@ -16,7 +16,10 @@ export class NotificationServiceModule {
         HealthModule.forRoot({
           inject: [AmqpTransport],
           readiness: (transport: AmqpTransport) => [
-            { name: 'consumers', check: () => ({ up: transport.consumersAttached, detail: 'consumers not attached' }) },
+            {
+              name: 'consumers',
+              check: () => ({ up: transport.consumersAttached, detail: 'consumers not attached' }),
+            },
           ],
         }),
       ],

@@ -17,7 +17,10 @@ export class ReportServiceModule {
         HealthModule.forRoot({
           inject: [AmqpTransport],
           readiness: (transport: AmqpTransport) => [
-            { name: 'consumers', check: () => ({ up: transport.consumersAttached, detail: 'consumers not attached' }) },
+            {
+              name: 'consumers',
+              check: () => ({ up: transport.consumersAttached, detail: 'consumers not attached' }),
+            },
           ],
         }),
       ],

@@ -31,11 +31,41 @@ export async function createService(definition: ServiceDefinition): Promise<INes
     logger: levels[definition.config.LOG_LEVEL],
     bufferLogs: false,
   });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  stopOnSignals(app, definition);
   if (definition.consumes) await startTransport(app);
   await app.listen(definition.config.PORT, definition.host ?? '0.0.0.0');
-  new Logger(definition.name).log(`${definition.name} listening on http://127.0.0.1:${definition.config.PORT}`);
+  new Logger(definition.name).log(
+    `${definition.name} listening on http://127.0.0.1:${definition.config.PORT}`,
+  );
   return app;
+}
+
+/**
+ * SIGTERM/SIGINT → `app.close()` (readiness 503, consumers drain within SHUTDOWN_GRACE, connections close)
+ * → exit 0. Nest's own shutdown hooks re-raise the signal afterwards, which reads as a crash (143) to
+ * supervisors; a close that hangs past the grace is cut off with exit 1.
+ */
+function stopOnSignals(app: INestApplication, definition: ServiceDefinition): void {
+  const logger = new Logger(definition.name);
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received: draining and shutting down`);
+    setTimeout(() => {
+      logger.error('Shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, definition.config.SHUTDOWN_GRACE + 5000).unref();
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error(`Shutdown failed: ${String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
 }
 
 /** For `main.ts`: start, or log why not and exit non-zero. */

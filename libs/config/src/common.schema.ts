@@ -2,11 +2,9 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
 const url = (protocols: readonly string[], example: string) =>
-  z
-    .string()
-    .refine((v) => URL.canParse(v) && protocols.includes(new URL(v).protocol), {
-      message: `must be a URL like ${example}`,
-    });
+  z.string().refine((v) => URL.canParse(v) && protocols.includes(new URL(v).protocol), {
+    message: `must be a URL like ${example}`,
+  });
 
 const durationMs = z.string().transform((v, ctx) => {
   const ms = parseDuration(v);
@@ -20,7 +18,10 @@ const durationMs = z.string().transform((v, ctx) => {
 const retryTiers = z.string().transform((v, ctx) => {
   const tiers = v.split(',').map((t) => parseDuration(t));
   if (tiers.length === 0 || tiers.some((t) => t === undefined || t <= 0)) {
-    ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of durations, e.g. 1s,5s,30s,2m,10m' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be a comma-separated list of durations, e.g. 1s,5s,30s,2m,10m',
+    });
     return z.NEVER;
   }
   return tiers as number[];
@@ -31,7 +32,9 @@ const port = (fallback: number) => z.coerce.number().int().min(1).max(65_535).de
 /** Settings every service reads: where the broker and database are, and how messaging behaves. */
 export const commonConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  RABBITMQ_URL: url(['amqp:', 'amqps:'], 'amqp://user:pass@host:5672').default('amqp://guest:guest@127.0.0.1:5672'),
+  RABBITMQ_URL: url(['amqp:', 'amqps:'], 'amqp://user:pass@host:5672').default(
+    'amqp://guest:guest@127.0.0.1:5672',
+  ),
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user@host:5432/db').default(
     'postgres://postgres@127.0.0.1:5432/conveyor',
   ),

@@ -11,7 +11,12 @@ export function parseDuration(text: string): number | undefined {
 
 /** The canonical short form used in queue names: 1000 → `1s`, 120000 → `2m`, 1500 → `1500ms`. */
 export function formatDuration(ms: number): string {
-  for (const [unit, factor] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [unit, factor] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (ms >= factor && ms % factor === 0) return `${ms / factor}${unit}`;
   }
   return `${ms}ms`;

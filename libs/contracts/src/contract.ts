@@ -24,7 +24,11 @@ export function defineCommand<Schema extends z.ZodType>(
   return Object.freeze({ name, kind: 'command', consumer, version, schema });
 }
 
-export function defineEvent<Schema extends z.ZodType>(name: string, schema: Schema, version = 1): Contract<Schema> {
+export function defineEvent<Schema extends z.ZodType>(
+  name: string,
+  schema: Schema,
+  version = 1,
+): Contract<Schema> {
   return Object.freeze({ name, kind: 'event', version, schema });
 }
 

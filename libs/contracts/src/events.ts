@@ -47,9 +47,7 @@ export const ReportReady = z.strictObject({
   format: z.enum(['csv', 'pdf']),
   rows: z.int().min(0),
   bytes: z.int().min(0),
-  notify: z
-    .strictObject({ email: z.email().optional(), webhookUrl: z.url().optional() })
-    .optional(),
+  notify: z.strictObject({ email: z.email().optional(), webhookUrl: z.url().optional() }).optional(),
 });
 export type ReportReady = z.output<typeof ReportReady>;
 

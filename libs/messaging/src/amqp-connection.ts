@@ -46,7 +46,9 @@ export class AmqpConnection {
       reconnectTimeInSeconds: 1,
       connectionOptions: { clientProperties: { connection_name: options.connectionName } },
     });
-    this.manager.on('connect', () => this.logger.log(`Connected to RabbitMQ as ${options.connectionName}`));
+    this.manager.on('connect', () => {
+      this.logger.log(`Connected to RabbitMQ as ${options.connectionName}`);
+    });
     this.manager.on('disconnect', ({ err }: { err?: Error }) => {
       if (!this.closing) this.logger.warn(`Disconnected from RabbitMQ: ${err?.message ?? 'closed'}`);
     });
@@ -63,7 +65,11 @@ export class AmqpConnection {
   async waitForConnect(timeoutMs = 30_000): Promise<void> {
     if (this.isConnected()) return;
     await withTimeout(
-      new Promise<void>((resolve) => this.manager.once('connect', () => resolve())),
+      new Promise<void>((resolve) =>
+        this.manager.once('connect', () => {
+          resolve();
+        }),
+      ),
       timeoutMs,
       `RabbitMQ at ${redactUrl(this.options.url)} did not accept a connection within ${timeoutMs} ms`,
     );
@@ -80,7 +86,9 @@ export class AmqpConnection {
         const connection = this.manager.connection;
         // Without an 'error' listener a channel-level error (404, 406) is rethrown by the emitter and
         // takes the whole connection down with it; the channel closes either way and is re-opened below.
-        channel.on('error', (error: Error) => this.logger.warn(`Channel ${spec.name}: ${error.message}`));
+        channel.on('error', (error: Error) => {
+          this.logger.warn(`Channel ${spec.name}: ${error.message}`);
+        });
         channel.once('close', () => {
           if (connection) this.reopenIfBrokerClosed(wrapper, connection, spec.name, failures++);
         });
@@ -88,12 +96,19 @@ export class AmqpConnection {
         failures = 0;
       },
     });
-    wrapper.on('error', (error: Error) => this.logger.error(`Channel ${spec.name}: ${error.message}`));
+    wrapper.on('error', (error: Error) => {
+      this.logger.error(`Channel ${spec.name}: ${error.message}`);
+    });
     this.channels.add(wrapper);
     return wrapper;
   }
 
-  private reopenIfBrokerClosed(wrapper: ChannelWrapper, connection: ChannelModel, name: string, failures: number): void {
+  private reopenIfBrokerClosed(
+    wrapper: ChannelWrapper,
+    connection: ChannelModel,
+    name: string,
+    failures: number,
+  ): void {
     const delay = REOPEN_DELAYS_MS[Math.min(failures, REOPEN_DELAYS_MS.length - 1)] ?? 5000;
     setTimeout(() => {
       const reopenable = wrapper as unknown as ReopenableChannelWrapper;
@@ -126,7 +141,9 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, message: s
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message)), ms);
+        timer = setTimeout(() => {
+          reject(new Error(message));
+        }, ms);
       }),
     ]);
   } finally {

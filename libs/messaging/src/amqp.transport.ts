@@ -7,7 +7,14 @@ import type { ChannelWrapper } from 'amqp-connection-manager';
 import { lastValueFrom } from 'rxjs';
 import { contractFor, JobEvents, parsePayload, type Contract, type JobSucceeded } from '#contracts';
 import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
-import { Header, parseBody, readEnvelope, type EnvelopeProperties, type Headers, type IncomingEnvelope } from './envelope.js';
+import {
+  Header,
+  parseBody,
+  readEnvelope,
+  type EnvelopeProperties,
+  type Headers,
+  type IncomingEnvelope,
+} from './envelope.js';
 import { errorCodeOf, errorMessageOf, InvalidMessageError } from './errors.js';
 import { JobContext, throttleProgress } from './job-context.js';
 import type { MessagePublisher } from './publisher.js';
@@ -138,6 +145,8 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     // Status is exposed through `consumersAttached`; there are no transport events to subscribe to.
   }
 
+  // The signature is the abstract Server's.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
   unwrap<T>(): T {
     return this.connection as T;
   }
@@ -167,15 +176,22 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     if (this.inFlight.size > 0) {
       this.log.log(`Draining ${this.inFlight.size} in-flight message(s)`);
       const settled = Promise.allSettled([...this.inFlight]).then(() => true);
-      const finished = await Promise.race([settled, sleep(this.options.shutdownGraceMs, false, { ref: false })]);
+      const finished = await Promise.race([
+        settled,
+        sleep(this.options.shutdownGraceMs, false, { ref: false }),
+      ]);
       if (!finished) {
-        this.log.warn(`Grace of ${this.options.shutdownGraceMs} ms over: aborting ${this.inFlight.size} handler(s)`);
+        this.log.warn(
+          `Grace of ${this.options.shutdownGraceMs} ms over: aborting ${this.inFlight.size} handler(s)`,
+        );
         for (const controller of this.aborts) controller.abort(new Error('shutting down'));
         await Promise.race([settled, sleep(1000, false, { ref: false })]);
       }
     }
     // Anything still unacked is requeued by the broker when its channel closes.
-    await Promise.all(this.consumers.map((c) => (c.wrapper ? this.connection.closeChannel(c.wrapper) : undefined)));
+    await Promise.all(
+      this.consumers.flatMap((c) => (c.wrapper ? [this.connection.closeChannel(c.wrapper)] : [])),
+    );
   }
 
   private createConsumer(pattern: string, handler: MessageHandler): Consumer {
@@ -191,7 +207,11 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       // The exchanges too: this channel may set up before the publisher's has declared them.
       topology: mergeTopologies([
         describeCoreTopology(this.options.names),
-        describeWorkQueue(this.options.names, { name: queue, bindings: [{ exchange, pattern }] }, this.options.retryTiers),
+        describeWorkQueue(
+          this.options.names,
+          { name: queue, bindings: [{ exchange, pattern }] },
+          this.options.retryTiers,
+        ),
       ]),
       policy: new RetryPolicy(
         extras.retry?.maxAttempts ?? this.options.defaultMaxAttempts ?? 5,
@@ -251,7 +271,8 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
 
   private async process(consumer: Consumer, channel: AnyChannel, message: ConsumeMessage): Promise<void> {
     const envelope = readEnvelope(message);
-    const jobId = consumer.lifecycle && envelope.jobId && UUID.test(envelope.jobId) ? envelope.jobId : undefined;
+    const jobId =
+      consumer.lifecycle && envelope.jobId && UUID.test(envelope.jobId) ? envelope.jobId : undefined;
     let settlement: Settlement;
     try {
       settlement = await this.handle(consumer, message, envelope, jobId);
@@ -284,13 +305,19 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     try {
       const meta = { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent };
       if (jobId) {
-        await this.publisher.publish(JobEvents.started, { jobId, attempt: envelope.attempt, at: now() }, meta);
+        await this.publisher.publish(
+          JobEvents.started,
+          { jobId, attempt: envelope.attempt, at: now() },
+          meta,
+        );
       }
       const progress = throttleProgress((percent) => {
         if (!jobId) return;
         this.publisher
           .publish(JobEvents.progressed, { jobId, progress: percent, at: now() }, meta)
-          .catch((error: unknown) => this.log.warn(`Progress of job ${jobId} not published: ${errorMessageOf(error)}`));
+          .catch((error: unknown) => {
+            this.log.warn(`Progress of job ${jobId} not published: ${errorMessageOf(error)}`);
+          });
       }, 250);
       const context = new JobContext(envelope, controller.signal, progress, consumer.policy.maxAttempts);
 
@@ -317,11 +344,22 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
 
   private decode(consumer: Consumer, envelope: IncomingEnvelope, content: Buffer): unknown {
     const contract: Contract | undefined = contractFor(envelope.type);
-    if (!contract || (!consumer.pattern.includes('*') && !consumer.pattern.includes('#') && contract.name !== consumer.pattern)) {
-      throw new InvalidMessageError(`Unknown message type "${envelope.type}" on ${consumer.queue}`, 'unknown_message_type');
+    if (
+      !contract ||
+      (!consumer.pattern.includes('*') &&
+        !consumer.pattern.includes('#') &&
+        contract.name !== consumer.pattern)
+    ) {
+      throw new InvalidMessageError(
+        `Unknown message type "${envelope.type}" on ${consumer.queue}`,
+        'unknown_message_type',
+      );
     }
     if (consumer.lifecycle && !(envelope.jobId && UUID.test(envelope.jobId))) {
-      throw new InvalidMessageError(`A ${contract.name} command needs a UUID in the job-id header`, 'invalid_payload');
+      throw new InvalidMessageError(
+        `A ${contract.name} command needs a UUID in the job-id header`,
+        'invalid_payload',
+      );
     }
     const body = parseBody(content);
     try {
@@ -385,7 +423,9 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     jobId: string | undefined,
   ): Promise<void> {
     const failure = { message: errorMessageOf(error), code: errorCodeOf(error) };
-    this.log.warn(`${describe(consumer, envelope)} dead-lettered (${reason}, ${failure.code}: ${failure.message})`);
+    this.log.warn(
+      `${describe(consumer, envelope)} dead-lettered (${reason}, ${failure.code}: ${failure.message})`,
+    );
     await this.publisher.publishRaw({
       exchange: this.options.names.dead,
       routingKey: consumer.queue,
@@ -410,12 +450,21 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
   }
 
   /** The original message's properties with updated headers; broker-owned `x-` headers are dropped. */
-  private republished(message: ConsumeMessage, envelope: IncomingEnvelope, extra: Headers): EnvelopeProperties {
+  private republished(
+    message: ConsumeMessage,
+    envelope: IncomingEnvelope,
+    extra: Headers,
+  ): EnvelopeProperties {
     const headers: Headers = {};
     for (const [key, value] of Object.entries(envelope.headers)) {
       if (!key.startsWith('x-')) headers[key] = value;
     }
-    const p = message.properties as { messageId?: unknown; correlationId?: unknown; appId?: unknown; timestamp?: unknown };
+    const p = message.properties as {
+      messageId?: unknown;
+      correlationId?: unknown;
+      appId?: unknown;
+      timestamp?: unknown;
+    };
     const properties: EnvelopeProperties = {
       messageId: typeof p.messageId === 'string' ? p.messageId : `${envelope.type}:${Date.now()}`,
       type: envelope.type,
@@ -429,7 +478,12 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     return properties;
   }
 
-  private settle(consumer: Consumer, channel: AnyChannel, message: ConsumeMessage, settlement: Settlement): void {
+  private settle(
+    consumer: Consumer,
+    channel: AnyChannel,
+    message: ConsumeMessage,
+    settlement: Settlement,
+  ): void {
     // A delivery tag is only valid on the channel it came from; if that channel closed, the broker has
     // already requeued the message, and acking on a new channel would close that one too.
     if (consumer.live !== channel) return;

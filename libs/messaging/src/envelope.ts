@@ -49,7 +49,12 @@ export interface OutgoingMessage {
   readonly properties: EnvelopeProperties;
 }
 
-export function buildEnvelope(contract: Contract, payload: unknown, meta: EnvelopeMeta, appId: string): OutgoingMessage {
+export function buildEnvelope(
+  contract: Contract,
+  payload: unknown,
+  meta: EnvelopeMeta,
+  appId: string,
+): OutgoingMessage {
   const headers: Headers = { [Header.schema]: schemaId(contract), [Header.attempt]: meta.attempt ?? 1 };
   if (meta.jobId !== undefined) headers[Header.jobId] = meta.jobId;
   if (meta.tenant !== undefined) headers[Header.tenant] = meta.tenant;
@@ -117,14 +122,18 @@ export function parseBody(content: Buffer): unknown {
   try {
     return JSON.parse(content.toString('utf8')) as unknown;
   } catch {
-    throw new InvalidMessageError(`Message body is not valid JSON (${content.length} bytes)`, 'malformed_message');
+    throw new InvalidMessageError(
+      `Message body is not valid JSON (${content.length} bytes)`,
+      'malformed_message',
+    );
   }
 }
 
 function narrowHeaders(raw: Record<string, unknown> | undefined): Headers {
   const headers: Headers = {};
   for (const [key, value] of Object.entries(raw ?? {})) {
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') headers[key] = value;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+      headers[key] = value;
     else if (Buffer.isBuffer(value)) headers[key] = value.toString('utf8');
   }
   return headers;

@@ -26,10 +26,10 @@ export class RetryableError extends Error {
 }
 
 /** The message itself is unusable (not JSON, unknown type, fails its contract): a poison message. */
+export type InvalidMessageCode = 'malformed_message' | 'unknown_message_type' | 'invalid_payload';
+
 export class InvalidMessageError extends PermanentError {
-  constructor(message: string, code: 'malformed_message' | 'unknown_message_type' | 'invalid_payload') {
-    super(message, code);
-  }
+  declare readonly code: InvalidMessageCode;
 }
 
 /** The broker confirmed a mandatory publish only after returning it: no queue was bound for it. */

@@ -9,5 +9,7 @@ import type { HandlerOptions } from './amqp.transport.js';
  */
 export function EventPattern(message: Contract | string, options: HandlerOptions = {}): MethodDecorator {
   const pattern = typeof message === 'string' ? message : message.name;
-  return NestEventPattern<string>(pattern, options as Record<string, unknown>);
+  // Nest's overloads would infer a typed-topic decorator from a plain string; pin the untyped one.
+  const decorate: (metadata: string, extras: Record<string, unknown>) => MethodDecorator = NestEventPattern;
+  return decorate(pattern, { ...options });
 }

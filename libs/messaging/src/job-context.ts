@@ -47,9 +47,12 @@ export class JobContext {
 }
 
 /** Emits at most once per `intervalMs` and only on change; the last value wins. */
-export function throttleProgress(emit: (percent: number) => void, intervalMs: number): (percent: number) => void {
+export function throttleProgress(
+  emit: (percent: number) => void,
+  intervalMs: number,
+): (percent: number) => void {
   let lastSent = -1;
-  let lastAt = 0;
+  let lastAt = Number.NEGATIVE_INFINITY;
   return (percent) => {
     const now = Date.now();
     if (percent === lastSent || now - lastAt < intervalMs) return;

@@ -1,5 +1,12 @@
 import { hostname } from 'node:os';
-import { Inject, Injectable, Module, type DynamicModule, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type INestApplication,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { AmqpConnection } from './amqp-connection.js';
 import { AmqpTransport } from './amqp.transport.js';
 import { HandlerErrorsFilter } from './handler-errors.filter.js';
@@ -61,7 +68,10 @@ export class MessagingModule {
               confirmTimeoutMs: options.confirmTimeoutMs,
               // Every command's queue exists before the first command is published, whichever service
               // starts first, so a command is never dropped for want of its consumer having run once.
-              topology: mergeTopologies([describeCoreTopology(names), describeCommandQueues(names, options.retryTiers)]),
+              topology: mergeTopologies([
+                describeCoreTopology(names),
+                describeCommandQueues(names, options.retryTiers),
+              ]),
             }),
         },
         {
@@ -85,7 +95,10 @@ export class MessagingModule {
 /** Connects the AMQP transport to an app so its `@EventPattern` handlers consume. Call before `listen`. */
 export async function startTransport(app: INestApplication): Promise<AmqpTransport> {
   const transport = app.get(AmqpTransport);
-  const microservice = app.connectMicroservice({ strategy: transport }, { inheritAppConfig: false, deferInitialization: true });
+  const microservice = app.connectMicroservice(
+    { strategy: transport },
+    { inheritAppConfig: false, deferInitialization: true },
+  );
   microservice.useGlobalFilters(new HandlerErrorsFilter());
   await app.startAllMicroservices();
   return transport;

@@ -57,7 +57,11 @@ export class MessagePublisher {
   }
 
   /** Validates `payload` against its contract and publishes it to the commands or events exchange. */
-  async publish<C extends Contract>(contract: C, payload: PayloadOf<C>, meta: EnvelopeMeta = {}): Promise<void> {
+  async publish<C extends Contract>(
+    contract: C,
+    payload: PayloadOf<C>,
+    meta: EnvelopeMeta = {},
+  ): Promise<void> {
     const valid = parsePayload(contract, payload);
     const { content, properties } = buildEnvelope(contract, valid, meta, this.options.appId);
     const exchange = contract.kind === 'command' ? this.options.names.commands : this.options.names.events;
@@ -73,7 +77,10 @@ export class MessagePublisher {
 
   private async confirm({ exchange, routingKey, content, properties, mandatory }: RawPublish): Promise<void> {
     try {
-      await this.channel.publish(exchange, routingKey, content, { ...properties, mandatory: mandatory ?? false });
+      await this.channel.publish(exchange, routingKey, content, {
+        ...properties,
+        mandatory: mandatory ?? false,
+      });
     } catch (error) {
       throw new PublishFailedError(exchange, routingKey, { cause: error });
     }

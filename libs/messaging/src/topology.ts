@@ -97,7 +97,11 @@ export function describeCoreTopology(names: TopologyNames): Topology {
 }
 
 /** One work queue with its retry wait queues (one per tier) and its dead-letter queue. */
-export function describeWorkQueue(names: TopologyNames, queue: WorkQueue, tiers: readonly number[]): Topology {
+export function describeWorkQueue(
+  names: TopologyNames,
+  queue: WorkQueue,
+  tiers: readonly number[],
+): Topology {
   const dlq = names.deadLetterQueue(queue.name);
   const queues: QueueDeclaration[] = [
     {

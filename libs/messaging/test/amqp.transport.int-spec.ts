@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EchoCommands, JobEvents } from '#contracts';
-import { buildEnvelope, Header, PermanentError, PublishFailedError, UnroutableMessageError } from '#messaging';
+import {
+  buildEnvelope,
+  Header,
+  PermanentError,
+  PublishFailedError,
+  UnroutableMessageError,
+} from '#messaging';
 import { BrokerAdmin, EventRecorder, randomPrefix, waitFor } from '#testing';
 import { echo, startTestWorker, TEST_TIERS, type TestWorker } from './worker-harness.js';
 
@@ -40,7 +46,9 @@ describe('AmqpTransport against the real broker', () => {
 
     await submit(jobId);
     await recorder.waitForEvent(JobEvents.started.name, jobId);
-    await waitFor(async () => (await admin.queue(worker.queue))?.unacked === 1, { description: 'the delivery held unacked' });
+    await waitFor(async () => (await admin.queue(worker.queue))?.unacked === 1, {
+      description: 'the delivery held unacked',
+    });
     expect(recorder.ofJob(jobId, JobEvents.succeeded.name)).toHaveLength(0);
 
     release({ rows: 42 });
@@ -84,9 +92,14 @@ describe('AmqpTransport against the real broker', () => {
 
     await submit(jobId, 'pay me');
     const failed = await recorder.waitForEvent(JobEvents.failed.name, jobId);
-    expect(failed.body).toMatchObject({ attempt: 1, error: { code: 'card_declined', message: 'Card declined by issuer' } });
+    expect(failed.body).toMatchObject({
+      attempt: 1,
+      error: { code: 'card_declined', message: 'Card declined by issuer' },
+    });
 
-    const dead = await waitFor(() => admin.get(worker.names.deadLetterQueue(worker.queue)), { description: 'the DLQ message' });
+    const dead = await waitFor(() => admin.get(worker.names.deadLetterQueue(worker.queue)), {
+      description: 'the DLQ message',
+    });
     expect(JSON.parse(dead.content.toString())).toEqual(echo('pay me'));
     expect(dead.properties.correlationId).toBe(jobId);
     expect(dead.properties.headers).toMatchObject({
@@ -110,7 +123,9 @@ describe('AmqpTransport against the real broker', () => {
     await submit(jobId);
     await recorder.waitForEvent(JobEvents.failed.name, jobId, 20_000);
 
-    const dead = await waitFor(() => admin.get(worker.names.deadLetterQueue(worker.queue)), { description: 'the DLQ message' });
+    const dead = await waitFor(() => admin.get(worker.names.deadLetterQueue(worker.queue)), {
+      description: 'the DLQ message',
+    });
     expect(dead.properties.headers).toMatchObject({
       [Header.attempt]: 3,
       [Header.maxAttempts]: 3,
@@ -137,12 +152,17 @@ describe('AmqpTransport against the real broker', () => {
       });
 
     await publishRawCommand(notJson, '{"message": "unterminated');
-    await publishRawCommand(wrongSchema, JSON.stringify({ message: 5, __proto__: { admin: true }, extra: 1 }));
+    await publishRawCommand(
+      wrongSchema,
+      JSON.stringify({ message: 5, __proto__: { admin: true }, extra: 1 }),
+    );
     await submit(good);
 
     await recorder.waitForEvent(JobEvents.succeeded.name, good);
     const codes = await Promise.all(
-      [notJson, wrongSchema].map(async (id) => (await recorder.waitForEvent(JobEvents.failed.name, id)).body.error),
+      [notJson, wrongSchema].map(
+        async (id) => (await recorder.waitForEvent(JobEvents.failed.name, id)).body.error,
+      ),
     );
     expect(codes).toMatchObject([{ code: 'malformed_message' }, { code: 'invalid_payload' }]);
     expect(worker.script.deliveriesOf(notJson)).toHaveLength(0);
@@ -151,18 +171,39 @@ describe('AmqpTransport against the real broker', () => {
     const dlq = worker.names.deadLetterQueue(worker.queue);
     const first = await waitFor(() => admin.get(dlq), { description: 'first poison message in the DLQ' });
     const second = await waitFor(() => admin.get(dlq), { description: 'second poison message in the DLQ' });
-    expect([first, second].map((m) => m.properties.headers?.[Header.deadReason])).toEqual(['invalid', 'invalid']);
+    expect([first, second].map((m) => String(m.properties.headers?.[Header.deadReason]))).toEqual([
+      'invalid',
+      'invalid',
+    ]);
     expect(worker.transport.consumersAttached).toBe(true);
   });
 
   it('catches an unroutable publish: a mandatory one rejects, a stray command lands in the unrouted queue', async () => {
-    const { content, properties } = buildEnvelope(EchoCommands.run, echo('lost?'), { jobId: randomUUID() }, 'test');
+    const { content, properties } = buildEnvelope(
+      EchoCommands.run,
+      echo('lost?'),
+      { jobId: randomUUID() },
+      'test',
+    );
     await expect(
-      worker.publisher.publishRaw({ exchange: worker.names.retry, routingKey: 'nobody.binds.this', content, properties, mandatory: true }),
+      worker.publisher.publishRaw({
+        exchange: worker.names.retry,
+        routingKey: 'nobody.binds.this',
+        content,
+        properties,
+        mandatory: true,
+      }),
     ).rejects.toBeInstanceOf(UnroutableMessageError);
 
-    await worker.publisher.publishRaw({ exchange: worker.names.commands, routingKey: 'report.nobody-consumes', content, properties });
-    const caught = await waitFor(() => admin.get(worker.names.unrouted), { description: 'the stray command' });
+    await worker.publisher.publishRaw({
+      exchange: worker.names.commands,
+      routingKey: 'report.nobody-consumes',
+      content,
+      properties,
+    });
+    const caught = await waitFor(() => admin.get(worker.names.unrouted), {
+      description: 'the stray command',
+    });
     expect(caught.fields.routingKey).toBe('report.nobody-consumes');
     expect(caught.properties.messageId).toBe(properties.messageId);
   });
@@ -197,16 +238,19 @@ describe('AmqpTransport against the real broker', () => {
     // sees that publish fail; the channel comes back, declares the exchange again, and the next one lands.
     await admin.deleteExchange(worker.names.events);
     const started = { jobId: randomUUID(), attempt: 1, at: new Date().toISOString() };
-    await expect(worker.publisher.publish(JobEvents.started, started)).rejects.toBeInstanceOf(PublishFailedError);
-    await waitFor(
-      () => worker.publisher.publish(JobEvents.started, started).then(() => true),
-      { description: 'a publish confirmed on the re-opened channel' },
+    await expect(worker.publisher.publish(JobEvents.started, started)).rejects.toBeInstanceOf(
+      PublishFailedError,
     );
+    await waitFor(() => worker.publisher.publish(JobEvents.started, started).then(() => true), {
+      description: 'a publish confirmed on the re-opened channel',
+    });
 
     // The channel came back and declared the exchange again; the next job flows end to end.
     const next = randomUUID();
     await submit(next);
-    await waitFor(() => worker.script.deliveriesOf(next).length === 1, { description: 'the next job handled' });
+    await waitFor(() => worker.script.deliveriesOf(next).length === 1, {
+      description: 'the next job handled',
+    });
     expect(worker.transport.consumersAttached).toBe(true);
   });
 });

@@ -1,5 +1,12 @@
 import 'reflect-metadata';
-import { Controller, Inject, Injectable, Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import {
+  Controller,
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type INestApplication,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -41,11 +48,17 @@ class ScriptedEchoHandler {
   @EventPattern(EchoCommands.run, { retry: { maxAttempts: 3 }, prefetch: 5 })
   async run(@Payload() cmd: RunEcho, @Ctx() job: JobContext): Promise<unknown> {
     const seen = this.script.deliveriesOf(job.jobId);
-    this.script.deliveries.set(job.jobId, [...seen, { attempt: job.attempt, redelivered: job.redelivered, at: Date.now() }]);
+    this.script.deliveries.set(job.jobId, [
+      ...seen,
+      { attempt: job.attempt, redelivered: job.redelivered, at: Date.now() },
+    ]);
     const behave = this.script.behaviours.get(job.jobId);
     return behave ? behave(job, cmd) : { echoed: cmd.message };
   }
 }
+
+@Module({})
+class TestWorkerModule {}
 
 export const TEST_TIERS = [1000, 2000];
 
@@ -62,7 +75,7 @@ export interface TestWorker {
 /** A report-service-like worker in this process, on the real broker under `prefix`. */
 export async function startTestWorker(prefix: string, shutdownGraceMs = 3000): Promise<TestWorker> {
   const module: DynamicModule = {
-    module: class TestWorkerModule {},
+    module: TestWorkerModule,
     imports: [
       MessagingModule.forRoot({
         service: 'report-service',
@@ -76,7 +89,6 @@ export async function startTestWorker(prefix: string, shutdownGraceMs = 3000): P
     controllers: [ScriptedEchoHandler],
     providers: [Script],
   };
-  Module({})(module.module);
   const app = await NestFactory.create(module, new FastifyAdapter(), { logger: ['error'] });
   const transport = await startTransport(app);
   await app.init();

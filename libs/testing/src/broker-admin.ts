@@ -46,12 +46,29 @@ export class BrokerAdmin {
 
   async queueStats(prefix: string): Promise<QueueStats[]> {
     const { stdout } = await run('rabbitmqctl', [
-      'list_queues', '-q', '--formatter', 'json', 'name', 'messages_ready', 'messages_unacknowledged', 'consumers',
+      'list_queues',
+      '-q',
+      '--formatter',
+      'json',
+      'name',
+      'messages_ready',
+      'messages_unacknowledged',
+      'consumers',
     ]);
-    const rows = JSON.parse(stdout) as { name: string; messages_ready: number; messages_unacknowledged: number; consumers: number }[];
+    const rows = JSON.parse(stdout) as {
+      name: string;
+      messages_ready: number;
+      messages_unacknowledged: number;
+      consumers: number;
+    }[];
     return rows
       .filter((r) => r.name.startsWith(`${prefix}.`))
-      .map((r) => ({ name: r.name, ready: r.messages_ready, unacked: r.messages_unacknowledged, consumers: r.consumers }));
+      .map((r) => ({
+        name: r.name,
+        ready: r.messages_ready,
+        unacked: r.messages_unacknowledged,
+        consumers: r.consumers,
+      }));
   }
 
   async queue(name: string): Promise<QueueStats | undefined> {
@@ -67,7 +84,12 @@ export class BrokerAdmin {
     });
   }
 
-  async publish(exchange: string, routingKey: string, content: Buffer, options: amqplib.Options.Publish = {}): Promise<void> {
+  async publish(
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    options: amqplib.Options.Publish = {},
+  ): Promise<void> {
     const channel = await this.connection.createConfirmChannel();
     try {
       channel.publish(exchange, routingKey, content, { persistent: true, ...options });
@@ -106,7 +128,8 @@ export class BrokerAdmin {
       run('rabbitmqctl', ['list_queues', '-q', '--formatter', 'json', 'name']),
       run('rabbitmqctl', ['list_exchanges', '-q', '--formatter', 'json', 'name']),
     ]);
-    const names = (out: string) => (JSON.parse(out) as { name: string }[]).map((r) => r.name).filter((n) => n.startsWith(`${prefix}.`));
+    const names = (out: string) =>
+      (JSON.parse(out) as { name: string }[]).map((r) => r.name).filter((n) => n.startsWith(`${prefix}.`));
     for (const q of names(queues.stdout)) await this.deleteQueue(q).catch(() => undefined);
     for (const e of names(exchanges.stdout)) await this.deleteExchange(e).catch(() => undefined);
   }

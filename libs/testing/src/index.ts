@@ -1,3 +1,5 @@
 export * from './broker-admin.js';
 export * from './wait-for.js';
 export * from './event-recorder.js';
+export * from './child-service.js';
+export * from './free-port.js';

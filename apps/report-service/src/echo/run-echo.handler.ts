@@ -16,7 +16,9 @@ export class RunEchoHandler {
   run(@Payload() cmd: RunEcho, @Ctx() job: JobContext): EchoResult {
     if (cmd.failPermanently) throw new PermanentError('Echo asked to fail permanently', 'permanent_failure');
     if (job.attempt <= cmd.failTimes) {
-      throw new RetryableError(`Echo asked to fail ${cmd.failTimes} time(s); this was attempt ${job.attempt}`);
+      throw new RetryableError(
+        `Echo asked to fail ${cmd.failTimes} time(s); this was attempt ${job.attempt}`,
+      );
     }
     return { message: cmd.message, sha256: createHash('sha256').update(cmd.message).digest('hex') };
   }

@@ -3,3 +3,4 @@ export * from './wait-for.js';
 export * from './event-recorder.js';
 export * from './child-service.js';
 export * from './free-port.js';
+export * from './test-database.js';

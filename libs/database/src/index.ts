@@ -1,0 +1,5 @@
+export * from './data-source.js';
+export * from './database-readiness.js';
+export * from './database-unavailable.js';
+export * from './migrate.js';
+export * from './database.module.js';

@@ -1,27 +1,51 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { messagingOptionsFrom } from '#bootstrap';
-import type { ServiceConfig } from '#config';
+import { databaseModule, pingDatabase } from '#database';
 import { HealthModule } from '#health';
-import { AmqpConnection, MessagingModule } from '#messaging';
+import { AmqpTransport, MessagingModule } from '#messaging';
+import { DataSource } from 'typeorm';
+import { ApiKeyGuard } from './auth/api-key.guard.js';
+import { EchoController } from './echo/echo.controller.js';
+import type { GatewayConfig } from './gateway.config.js';
+import { GATEWAY_CONFIG } from './gateway.tokens.js';
+import { JobEventsHandler } from './jobs/job-events.handler.js';
+import { JobTransitions } from './jobs/job-transitions.js';
+import { JobsController } from './jobs/jobs.controller.js';
+import { JobsService } from './jobs/jobs.service.js';
+import { OutboxPublisher } from './outbox/outbox.publisher.js';
+import { OutboxRelay } from './outbox/outbox.relay.js';
+import { ReportsController } from './reports/reports.controller.js';
+import { gatewayDatabase } from './gateway.database.js';
 
 export const SERVICE_NAME = 'gateway';
 
 @Module({})
 export class GatewayModule {
-  static register(config: ServiceConfig): DynamicModule {
+  static register(config: GatewayConfig): DynamicModule {
     return {
       module: GatewayModule,
       imports: [
         MessagingModule.forRoot(messagingOptionsFrom(SERVICE_NAME, config)),
+        databaseModule(gatewayDatabase(config)),
         HealthModule.forRoot({
-          inject: [AmqpConnection],
-          readiness: (connection: AmqpConnection) => [
+          inject: [DataSource, AmqpTransport],
+          readiness: (db: DataSource, transport: AmqpTransport) => [
+            { name: 'postgres', check: () => pingDatabase(db) },
             {
-              name: 'broker',
-              check: () => ({ up: connection.isConnected(), detail: 'RabbitMQ unreachable' }),
+              name: 'job-events',
+              check: () => ({ up: transport.consumersAttached, detail: 'not consuming job events' }),
             },
           ],
         }),
+      ],
+      controllers: [JobsController, ReportsController, EchoController, JobEventsHandler],
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: config },
+        ApiKeyGuard,
+        JobsService,
+        JobTransitions,
+        OutboxPublisher,
+        OutboxRelay,
       ],
     };
   }

@@ -14,6 +14,8 @@ export interface ServiceDefinition {
   readonly consumes: boolean;
   /** Listen address; all interfaces by default so containers and probes reach it. */
   readonly host?: string;
+  /** App-level setup before listening: global filters, OpenAPI, ... */
+  readonly configure?: (app: NestFastifyApplication) => void | Promise<void>;
 }
 
 const levels: Record<CommonConfig['LOG_LEVEL'], LogLevel[]> = {
@@ -32,6 +34,7 @@ export async function createService(definition: ServiceDefinition): Promise<INes
     bufferLogs: false,
   });
   stopOnSignals(app, definition);
+  await definition.configure?.(app);
   if (definition.consumes) await startTransport(app);
   await app.listen(definition.config.PORT, definition.host ?? '0.0.0.0');
   new Logger(definition.name).log(
@@ -69,9 +72,9 @@ function stopOnSignals(app: INestApplication, definition: ServiceDefinition): vo
 }
 
 /** For `main.ts`: start, or log why not and exit non-zero. */
-export function runService(definition: () => ServiceDefinition): void {
+export function runService(definition: () => ServiceDefinition | Promise<ServiceDefinition>): void {
   Promise.resolve()
-    .then(() => createService(definition()))
+    .then(async () => createService(await definition()))
     .catch((error: unknown) => {
       new Logger('bootstrap').error(error instanceof Error ? (error.stack ?? error.message) : String(error));
       process.exit(1);

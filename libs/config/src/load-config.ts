@@ -10,7 +10,7 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 /** Validates the environment against `schema`; every problem names the variable it is about. */
-export function loadConfig<S extends z.ZodObject>(schema: S, env: Env = process.env): z.output<S> {
+export function loadConfig<S extends z.ZodType>(schema: S, env: Env = process.env): z.output<S> {
   // Empty strings count as unset, as in most deployment tools.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(present);
@@ -27,7 +27,7 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: Env = process.
 }
 
 /** For `main.ts`: a bad environment ends the process with a message naming the variable, not a stack trace. */
-export function loadConfigOrExit<S extends z.ZodObject>(schema: S, env: Env = process.env): z.output<S> {
+export function loadConfigOrExit<S extends z.ZodType>(schema: S, env: Env = process.env): z.output<S> {
   try {
     return loadConfig(schema, env);
   } catch (error) {

@@ -24,6 +24,11 @@ export class JobContext {
     return this.envelope.attempt;
   }
 
+  /** The message type (routing key), e.g. `job.started`: what a wildcard subscription received. */
+  get type(): string {
+    return this.envelope.type;
+  }
+
   get messageId(): string | undefined {
     return this.envelope.messageId;
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Controller } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
-import { EchoCommands, type RunEcho } from '#contracts';
+import { EchoCommands, JobKinds, type RunEcho } from '#contracts';
 import { EventPattern, PermanentError, RetryableError, type JobContext } from '#messaging';
 
 export interface EchoResult {
@@ -12,7 +12,7 @@ export interface EchoResult {
 /** Diagnostic jobs: exercise retries, dead-lettering and (later) the worker pool on demand. */
 @Controller()
 export class RunEchoHandler {
-  @EventPattern(EchoCommands.run, { retry: { maxAttempts: 5 }, prefetch: 20 })
+  @EventPattern(EchoCommands.run, { retry: { maxAttempts: JobKinds.echo.maxAttempts }, prefetch: 20 })
   run(@Payload() cmd: RunEcho, @Ctx() job: JobContext): EchoResult {
     if (cmd.failPermanently) throw new PermanentError('Echo asked to fail permanently', 'permanent_failure');
     if (job.attempt <= cmd.failTimes) {

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { parseDuration, serviceConfigSchema } from '#config';
+import { parseApiKeys } from './auth/api-keys.js';
+
+/** Works out of the box in development; documented in the README. Never used in production. */
+export const DEVELOPMENT_API_KEYS = 'dev:dev-key:jobs:write+jobs:read+admin,dev:dev-read-key:jobs:read';
+
+export const gatewayConfigSchema = serviceConfigSchema(3000)
+  .extend({
+    API_KEYS: z.string().optional(),
+    OUTBOX_RELAY_INTERVAL: z
+      .string()
+      .default('1s')
+      .transform(
+        (v, ctx) =>
+          parseDuration(v) ?? (ctx.addIssue({ code: 'custom', message: 'not a duration' }), z.NEVER),
+      ),
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
+  })
+  .transform((config, ctx) => {
+    const source = config.API_KEYS ?? (config.NODE_ENV === 'production' ? undefined : DEVELOPMENT_API_KEYS);
+    if (source === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'is required in production' });
+      return z.NEVER;
+    }
+    const parsed = parseApiKeys(source);
+    if (!parsed.ok) {
+      ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: parsed.error });
+      return z.NEVER;
+    }
+    return { ...config, apiKeys: parsed.keys };
+  });
+
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

@@ -1,0 +1,34 @@
+/** No such job for this caller (another tenant's job is indistinguishable from a missing one). */
+export class JobNotFoundError extends Error {
+  constructor(readonly jobId: string) {
+    super(`Job ${jobId} not found`);
+    this.name = 'JobNotFoundError';
+  }
+}
+
+/** The job exists but is not in a state that allows what was asked. */
+export class JobStateConflictError extends Error {
+  constructor(
+    readonly jobId: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'JobStateConflictError';
+  }
+}
+
+/** What was asked for existed once and has been removed for good (an expired download). */
+export class GoneError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GoneError';
+  }
+}
+
+/** A cursor the client sent that we did not issue. */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('cursor is not valid');
+    this.name = 'InvalidCursorError';
+  }
+}

@@ -1,0 +1,45 @@
+import { Controller, Get, Inject, Param, ParseUUIDPipe, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { JOB_KINDS, JOB_STATUSES } from '#contracts';
+import { ApiKeyGuard, RequireScope } from '../auth/api-key.guard.js';
+import { CurrentPrincipal, type Principal } from '../auth/principal.js';
+import { ZodPipe } from '../http/zod.pipe.js';
+import { toJobView, type JobView } from './job.view.js';
+import { JobsService } from './jobs.service.js';
+
+const ListJobsQuery = z.strictObject({
+  kind: z.enum(JOB_KINDS).optional(),
+  status: z.enum(JOB_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+});
+
+@ApiTags('jobs')
+@ApiBearerAuth()
+@Controller('v1/jobs')
+@UseGuards(ApiKeyGuard)
+export class JobsController {
+  constructor(@Inject(JobsService) private readonly jobs: JobsService) {}
+
+  @Get(':id')
+  @RequireScope('jobs:read')
+  @ApiOperation({ summary: 'A job: status, progress, attempts, result or error' })
+  async get(
+    @Param('id', new ParseUUIDPipe({ version: undefined })) id: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<JobView> {
+    return toJobView(await this.jobs.get(principal, id));
+  }
+
+  @Get()
+  @RequireScope('jobs:read')
+  @ApiOperation({ summary: 'Jobs, newest first, with cursor pagination' })
+  async list(
+    @Query(new ZodPipe(ListJobsQuery, 'query')) query: z.output<typeof ListJobsQuery>,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<{ items: JobView[]; nextCursor: string | null }> {
+    const page = await this.jobs.list(principal, query);
+    return { items: page.items.map(toJobView), nextCursor: page.nextCursor };
+  }
+}

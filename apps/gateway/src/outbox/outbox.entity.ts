@@ -1,0 +1,20 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+/** A command to publish, written in the same transaction as its job (`gateway.outbox`). */
+@Entity({ schema: 'gateway', name: 'outbox' })
+export class OutboxEntity {
+  /** Also the message id on the wire: one id per publish intent, whoever publishes it. */
+  @PrimaryColumn('uuid') id!: string;
+  @Column('uuid', { name: 'job_id' }) jobId!: string;
+  @Column('text', { name: 'message_type' }) messageType!: string;
+  @Column('jsonb') payload!: unknown;
+  @Column('jsonb') meta!: OutboxMeta;
+  @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
+  @Column('timestamptz', { name: 'sent_at', nullable: true }) sentAt!: Date | null;
+}
+
+export interface OutboxMeta {
+  readonly tenant: string;
+  readonly maxAttempts: number;
+  readonly traceparent?: string;
+}

@@ -21,13 +21,19 @@ const unavailableMessages =
 
 /** True when `error` (or its cause chain) says the database is out of reach rather than that the query is wrong. */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++) {
+  // Duck-typed rather than `instanceof Error`: errors from socket internals may come from another realm.
+  let e: unknown = error;
+  for (let depth = 0; typeof e === 'object' && e !== null && depth < 5; depth++) {
     if (e instanceof DatabaseUnavailableError) return true;
-    const code = (e as { code?: unknown }).code;
+    const { code, message, driverError, cause } = e as {
+      code?: unknown;
+      message?: unknown;
+      driverError?: unknown;
+      cause?: unknown;
+    };
     if (typeof code === 'string' && (unavailableStates.test(code) || unavailableCodes.has(code))) return true;
-    if (unavailableMessages.test(e.message)) return true;
-    const driverError = (e as { driverError?: unknown }).driverError;
-    e = driverError instanceof Error ? driverError : e.cause;
+    if (typeof message === 'string' && unavailableMessages.test(message)) return true;
+    e = driverError ?? cause;
   }
   return false;
 }

@@ -31,7 +31,14 @@ export class BrokerAdmin {
 
   static async connect(url = TEST_RABBITMQ_URL): Promise<BrokerAdmin> {
     const connection = await amqplib.connect(url);
-    return new BrokerAdmin(connection, await connection.createChannel());
+    return new BrokerAdmin(connection, await BrokerAdmin.openChannel(connection));
+  }
+
+  /** A 404 closes the channel and is also emitted as 'error', which must not crash the test process. */
+  private static async openChannel(connection: ChannelModel): Promise<Channel> {
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    return channel;
   }
 
   /** Operations that may close the channel (a 404) get a fresh one next time. */
@@ -39,7 +46,7 @@ export class BrokerAdmin {
     try {
       return await op(this.channel);
     } catch (error) {
-      this.channel = await this.connection.createChannel();
+      this.channel = await BrokerAdmin.openChannel(this.connection);
       throw error;
     }
   }
@@ -91,6 +98,7 @@ export class BrokerAdmin {
     options: amqplib.Options.Publish = {},
   ): Promise<void> {
     const channel = await this.connection.createConfirmChannel();
+    channel.on('error', () => undefined);
     try {
       channel.publish(exchange, routingKey, content, { persistent: true, ...options });
       await channel.waitForConfirms();

@@ -4,3 +4,4 @@ export * from './event-recorder.js';
 export * from './child-service.js';
 export * from './free-port.js';
 export * from './test-database.js';
+export * from './tcp-proxy.js';

@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { EchoCommands, JobEvents } from '#contracts';
+import { buildEnvelope, Header, TopologyNames } from '#messaging';
+import {
+  BrokerAdmin,
+  createTestDatabase,
+  randomPrefix,
+  TcpProxy,
+  waitFor,
+  type TestDatabase,
+} from '#testing';
+import { startTestGateway, type TestGateway } from './gateway-harness.js';
+
+interface JobBody {
+  id: string;
+  status: string;
+  attempts: number;
+  progress: number;
+  result?: unknown;
+  error?: unknown;
+}
+
+describe('gateway: submit, outbox, lifecycle', () => {
+  const prefix = randomPrefix('gw');
+  const names = new TopologyNames(prefix);
+  const echoQueue = names.workQueue('report-service', EchoCommands.run.name);
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let admin: BrokerAdmin;
+  let gateway: TestGateway;
+  let sql: pg.Client;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('gateway');
+    proxy = await TcpProxy.start({ host: '127.0.0.1', port: 5432 });
+    const viaProxy = new URL(database.url);
+    viaProxy.port = String(proxy.port);
+    admin = await BrokerAdmin.connect();
+    gateway = await startTestGateway({ prefix, databaseUrl: viaProxy.toString() });
+    sql = new pg.Client({ connectionString: database.url });
+    await sql.connect();
+  });
+
+  afterAll(async () => {
+    await gateway?.app.close();
+    await sql?.end();
+    await proxy?.close();
+    await admin?.deleteEverything(prefix);
+    await admin?.close();
+    await database?.drop();
+  });
+
+  const submitEcho = (message: string) =>
+    gateway.request('/v1/echo', { key: 'acme-key', body: { message } }) as Promise<{
+      status: number;
+      body: JobBody;
+      headers: Headers;
+    }>;
+
+  const publishEvent = (type: string, body: Record<string, unknown>, messageId = randomUUID()) => {
+    const contract = Object.values(JobEvents).find((c) => c.name === type);
+    if (!contract) throw new Error(type);
+    const { content, properties } = buildEnvelope(contract, body, { messageId }, 'test');
+    return admin.publish(names.events, type, content, properties);
+  };
+
+  const jobOf = async (id: string) =>
+    (await gateway.request(`/v1/jobs/${id}`, { key: 'acme-key' })).body as JobBody;
+
+  it('records the job and publishes its command with the envelope, confirmed, after the commit', async () => {
+    const { status, body } = await submitEcho('ship it');
+    expect(status).toBe(202);
+    expect(body).toMatchObject({ status: 'queued', attempts: 0 });
+
+    const command = await waitFor(() => admin.get(echoQueue), {
+      description: 'the echo command on its queue',
+    });
+    expect(JSON.parse(command.content.toString())).toEqual({
+      message: 'ship it',
+      failTimes: 0,
+      failPermanently: false,
+      cpuMs: 0,
+    });
+    expect(command.properties).toMatchObject({ correlationId: body.id, type: 'echo.run', appId: 'gateway' });
+    expect(command.properties.headers).toMatchObject({
+      [Header.jobId]: body.id,
+      [Header.tenant]: 'acme',
+      [Header.maxAttempts]: 5,
+    });
+
+    const { rows } = await sql.query<{ id: string; sent_at: Date | null }>(
+      'SELECT id, sent_at FROM gateway.outbox WHERE job_id = $1',
+      [body.id],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.id).toBe(command.properties.messageId);
+    await waitFor(
+      async () => {
+        const r = await sql.query<{ sent_at: Date | null }>(
+          'SELECT sent_at FROM gateway.outbox WHERE job_id = $1',
+          [body.id],
+        );
+        return r.rows[0]?.sent_at !== null;
+      },
+      { description: 'the outbox row marked sent' },
+    );
+  });
+
+  it('relays an outbox row the fast path never published (a crash between commit and publish)', async () => {
+    const jobId = randomUUID();
+    const outboxId = randomUUID();
+    await sql.query(
+      `WITH j AS (INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, created_at)
+                  VALUES ($1, 'acme', 'echo', 'queued', 5, '{"message":"orphan"}', now() - interval '5 seconds') RETURNING id)
+       INSERT INTO gateway.outbox (id, job_id, message_type, payload, meta, created_at)
+       SELECT $2, id, 'echo.run', '{"message":"orphan"}', '{"tenant":"acme","maxAttempts":5}', now() - interval '5 seconds' FROM j`,
+      [jobId, outboxId],
+    );
+    const command = await waitFor(() => admin.get(echoQueue), { description: 'the relayed command' });
+    expect(command.properties.messageId).toBe(outboxId);
+    expect(command.properties.headers?.[Header.jobId]).toBe(jobId);
+    const { rows } = await sql.query<{ sent_at: Date | null }>(
+      'SELECT sent_at FROM gateway.outbox WHERE id = $1',
+      [outboxId],
+    );
+    expect(rows[0]?.sent_at).not.toBeNull();
+  });
+
+  it('applies lifecycle events monotonically: late, duplicate and out-of-order events never move a job back', async () => {
+    const { body } = await submitEcho('track me');
+    const id = body.id;
+    await waitFor(() => admin.get(echoQueue), { description: 'command published' });
+    const at = () => new Date().toISOString();
+
+    const firstStart = randomUUID();
+    await publishEvent('job.started', { jobId: id, attempt: 1, at: at() }, firstStart);
+    await waitFor(async () => (await jobOf(id)).status === 'running', { description: 'running' });
+    // The same event delivered twice counts once.
+    await publishEvent('job.started', { jobId: id, attempt: 1, at: at() }, firstStart);
+    await publishEvent('job.progress', { jobId: id, progress: 40, at: at() });
+    await waitFor(async () => (await jobOf(id)).progress === 40, { description: 'progress 40' });
+    expect((await jobOf(id)).attempts).toBe(1);
+
+    await publishEvent('job.retrying', {
+      jobId: id,
+      attempt: 1,
+      error: { message: 'flaky', code: 'transient_failure' },
+      retryAt: at(),
+      at: at(),
+    });
+    await waitFor(async () => (await jobOf(id)).status === 'retrying', { description: 'retrying' });
+    await publishEvent('job.started', { jobId: id, attempt: 2, at: at() });
+    await waitFor(async () => (await jobOf(id)).attempts === 2, { description: 'second attempt' });
+    // A retrying event of attempt 1 arriving after attempt 2 started is stale.
+    await publishEvent('job.retrying', {
+      jobId: id,
+      attempt: 1,
+      error: { message: 'stale', code: 'x' },
+      retryAt: at(),
+      at: at(),
+    });
+    await publishEvent('job.succeeded', { jobId: id, attempt: 2, result: { ok: true }, at: at() });
+    await waitFor(async () => (await jobOf(id)).status === 'succeeded', { description: 'succeeded' });
+    // Late arrivals after the terminal state change nothing.
+    await publishEvent('job.started', { jobId: id, attempt: 3, at: at() });
+    await publishEvent('job.failed', {
+      jobId: id,
+      attempt: 2,
+      error: { message: 'late', code: 'x' },
+      at: at(),
+    });
+    const marker = await submitEcho('marker');
+    await waitFor(() => admin.get(echoQueue), { description: 'marker published' });
+    await publishEvent('job.started', { jobId: marker.body.id, attempt: 1, at: at() });
+    await waitFor(async () => (await jobOf(marker.body.id)).status === 'running', {
+      description: 'events after the late ones consumed',
+    });
+
+    expect(await jobOf(id)).toMatchObject({
+      status: 'succeeded',
+      attempts: 2,
+      progress: 100,
+      result: { ok: true },
+    });
+    expect((await jobOf(id)).error).toBeUndefined();
+  });
+
+  it('answers 503 with Retry-After, never 202, while Postgres is unreachable, and recovers after', async () => {
+    await proxy.cut();
+    try {
+      const started = Date.now();
+      const { status, headers } = await submitEcho('during the outage');
+      expect(status).toBe(503);
+      expect(headers.get('retry-after')).toBe('5');
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect((await gateway.request('/health/ready')).status).toBe(503);
+      expect((await gateway.request('/health/live')).status).toBe(200);
+      expect((await gateway.request(`/v1/jobs/${randomUUID()}`, { key: 'acme-key' })).status).toBe(503);
+    } finally {
+      await proxy.restore();
+    }
+    const { rows } = await sql.query<{ n: string }>(
+      `SELECT count(*) AS n FROM gateway.jobs WHERE input->>'message' = 'during the outage'`,
+    );
+    expect(rows[0]?.n).toBe('0');
+    await waitFor(async () => (await submitEcho('after the outage')).status === 202, {
+      timeoutMs: 15_000,
+      description: 'a 202 again',
+    });
+    await waitFor(async () => (await gateway.request('/health/ready')).status === 200, {
+      description: 'ready again',
+    });
+  });
+});

@@ -1,0 +1,62 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP hop between a service and a real dependency, so a test can take the dependency "down" for that
+ * service alone (connections cut, new ones refused) without touching the shared server.
+ */
+export class TcpProxy {
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  private boundPort = 0;
+
+  private constructor(private readonly target: { host: string; port: number }) {}
+
+  static async start(target: { host: string; port: number }): Promise<TcpProxy> {
+    const proxy = new TcpProxy(target);
+    await proxy.listen(0);
+    return proxy;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  private async listen(port: number): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = connect(this.target.port, this.target.host);
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+        socket.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => { resolve(); });
+    });
+    const address = server.address();
+    this.boundPort = typeof address === 'object' && address ? address.port : port;
+    this.server = server;
+  }
+
+  /** Cuts every connection and stops accepting: the dependency looks down. */
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const socket of this.sockets) socket.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+  }
+
+  /** Accepts connections again, on the same port. */
+  async restore(): Promise<void> {
+    if (!this.server) await this.listen(this.boundPort);
+  }
+
+  async close(): Promise<void> {
+    await this.cut();
+  }
+}

@@ -14,7 +14,9 @@ import { JobsController } from './jobs/jobs.controller.js';
 import { JobsService } from './jobs/jobs.service.js';
 import { OutboxPublisher } from './outbox/outbox.publisher.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
+import { ReportDownloads } from './reports/report-downloads.js';
 import { ReportsController } from './reports/reports.controller.js';
+import { ArtifactStore } from '#artifacts';
 import { gatewayDatabase } from './gateway.database.js';
 
 export const SERVICE_NAME = 'gateway';
@@ -46,6 +48,12 @@ export class GatewayModule {
         JobTransitions,
         OutboxPublisher,
         OutboxRelay,
+        ReportDownloads,
+        {
+          provide: ArtifactStore,
+          inject: [DataSource],
+          useFactory: (db: DataSource) => new ArtifactStore(db),
+        },
       ],
     };
   }

@@ -5,3 +5,4 @@ export * from './child-service.js';
 export * from './free-port.js';
 export * from './test-database.js';
 export * from './tcp-proxy.js';
+export * from './stack.js';

@@ -1,16 +1,30 @@
-import { Body, Controller, Inject } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Get,
+  Inject,
+  Param,
+  ParseUUIDPipe,
+  StreamableFile,
+  UseGuards,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { GenerateReport } from '#contracts';
+import { ApiKeyGuard, RequireScope } from '../auth/api-key.guard.js';
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { ZodPipe } from '../http/zod.pipe.js';
 import { toJobView, type JobView } from '../jobs/job.view.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { SubmitJob } from '../jobs/submit-job.js';
+import { ReportDownloads } from './report-downloads.js';
 
 @ApiTags('reports')
 @Controller('v1/reports')
 export class ReportsController {
-  constructor(@Inject(JobsService) private readonly jobs: JobsService) {}
+  constructor(
+    @Inject(JobsService) private readonly jobs: JobsService,
+    @Inject(ReportDownloads) private readonly downloads: ReportDownloads,
+  ) {}
 
   @SubmitJob('Export the orders dataset as CSV (or PDF)', GenerateReport)
   async submit(
@@ -18,5 +32,25 @@ export class ReportsController {
     @CurrentPrincipal() principal: Principal,
   ): Promise<JobView> {
     return toJobView(await this.jobs.submit(principal, { kind: 'report', command: body, input: body }));
+  }
+
+  @Get(':id/download')
+  @UseGuards(ApiKeyGuard)
+  @RequireScope('jobs:read')
+  @ApiBearerAuth()
+  @ApiProduces('text/csv', 'application/pdf')
+  @ApiOperation({
+    summary: "A succeeded report's file, streamed (409 not ready, failed or cancelled; 410 expired)",
+  })
+  async download(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<StreamableFile> {
+    const { artifact, stream } = await this.downloads.open(principal, id);
+    return new StreamableFile(stream, {
+      type: artifact.contentType,
+      length: artifact.bytes,
+      disposition: `attachment; filename="${artifact.filename.replace(/["\\\r\n]/g, '_')}"`,
+    });
   }
 }

@@ -1,0 +1,36 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ArtifactStore, type ArtifactReader, type Artifact } from '#artifacts';
+import type { Principal } from '../auth/principal.js';
+import { GoneError, JobNotFoundError, JobStateConflictError } from '../jobs/job-errors.js';
+import { JobsService } from '../jobs/jobs.service.js';
+
+export interface Download {
+  readonly artifact: Artifact;
+  readonly stream: ArtifactReader;
+}
+
+/** A succeeded report's file, streamed from the artifact store; every other state says why not. */
+@Injectable()
+export class ReportDownloads {
+  constructor(
+    @Inject(JobsService) private readonly jobs: JobsService,
+    @Inject(ArtifactStore) private readonly artifacts: ArtifactStore,
+  ) {}
+
+  async open(principal: Principal, jobId: string): Promise<Download> {
+    const job = await this.jobs.get(principal, jobId);
+    if (job.kind !== 'report') throw new JobNotFoundError(jobId);
+    if (job.status !== 'succeeded') {
+      const why =
+        job.status === 'failed' || job.status === 'cancelled'
+          ? `the report ${job.status}`
+          : 'the report is not ready yet';
+      throw new JobStateConflictError(jobId, `No download: ${why} (status ${job.status})`);
+    }
+    const artifact = await this.artifacts.findCompleteByJob(jobId);
+    if (!artifact || artifact.expiresAt.getTime() <= Date.now()) {
+      throw new GoneError(`The report's file has expired and was deleted`);
+    }
+    return { artifact, stream: this.artifacts.openReader(artifact.id) };
+  }
+}

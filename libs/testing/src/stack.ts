@@ -1,0 +1,119 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { BrokerAdmin, TEST_RABBITMQ_URL, randomPrefix } from './broker-admin.js';
+import { ChildService } from './child-service.js';
+import { freePort } from './free-port.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+import { waitFor } from './wait-for.js';
+
+export const SERVICES = ['gateway', 'report-service', 'payment-service', 'notification-service'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+
+export interface StackOptions {
+  /** Label for the prefix and database names. */
+  readonly label: string;
+  /** Extra environment for every service (API_KEYS, RETRY_TIERS, ORDERS_SEED_ROWS, ...). */
+  readonly env?: Record<string, string>;
+  readonly services?: readonly ServiceName[];
+  /** Use this database instead of creating (and dropping) a fresh one. */
+  readonly databaseUrl?: string;
+}
+
+/**
+ * The built services (dist/) as separate processes against the real broker and database, under a fresh
+ * prefix and a fresh database: what the end-to-end tests and the benchmarks run against.
+ */
+export class Stack {
+  private constructor(
+    readonly prefix: string,
+    readonly databaseUrl: string,
+    readonly urls: Readonly<Record<ServiceName, string>>,
+    readonly processes: ReadonlyMap<ServiceName, ChildService>,
+    private readonly database: TestDatabase | undefined,
+  ) {}
+
+  static async start(options: StackOptions): Promise<Stack> {
+    const entry = (service: ServiceName) => `${root}dist/apps/${service}/src/main.js`;
+    if (!existsSync(entry('gateway')))
+      throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+    const prefix = randomPrefix(options.label);
+    const database = options.databaseUrl ? undefined : await createTestDatabase(options.label);
+    const databaseUrl = options.databaseUrl ?? database?.url ?? '';
+    const services = options.services ?? SERVICES;
+    const urls = {} as Record<ServiceName, string>;
+    const processes = new Map<ServiceName, ChildService>();
+    for (const service of services) {
+      const port = await freePort();
+      urls[service] = `http://127.0.0.1:${port}`;
+      processes.set(
+        service,
+        ChildService.node([entry(service)], {
+          PORT: String(port),
+          CONVEYOR_PREFIX: prefix,
+          RABBITMQ_URL: TEST_RABBITMQ_URL,
+          DATABASE_URL: databaseUrl,
+          LOG_LEVEL: 'warn',
+          ...options.env,
+        }),
+      );
+    }
+    const stack = new Stack(prefix, databaseUrl, urls, processes, database);
+    try {
+      await Promise.all(services.map((s) => stack.waitUntilReady(s)));
+    } catch (error) {
+      await stack.stop();
+      throw error;
+    }
+    return stack;
+  }
+
+  async waitUntilReady(service: ServiceName, timeoutMs = 60_000): Promise<void> {
+    const child = this.processes.get(service);
+    await waitFor(
+      async () => {
+        if (child && child.process.exitCode !== null) {
+          throw new Error(`${service} exited with ${child.process.exitCode}:\n${child.stdout.slice(-3000)}`);
+        }
+        const response = await fetch(`${this.urls[service]}/health/ready`, {
+          signal: AbortSignal.timeout(2000),
+        });
+        return response.status === 200;
+      },
+      { timeoutMs, description: `${service} ready`, intervalMs: 100 },
+    );
+  }
+
+  /** SIGTERM everything, wait for the exits, then remove the prefix's queues and the database. */
+  async stop(): Promise<void> {
+    for (const child of this.processes.values()) child.kill('SIGTERM');
+    await Promise.all(
+      [...this.processes.values()].map(async (child) => {
+        const timer = setTimeout(() => { child.kill('SIGKILL'); }, 30_000);
+        await child.exited;
+        clearTimeout(timer);
+      }),
+    );
+    const admin = await BrokerAdmin.connect();
+    await admin.deleteEverything(this.prefix);
+    await admin.close();
+    await this.database?.drop();
+  }
+
+  /** Peak resident memory (VmHWM) of each service so far, in MiB. */
+  peakRssMiB(): Record<string, number> {
+    const result: Record<string, number> = {};
+    for (const [service, child] of this.processes) result[service] = readVmHwmMiB(child.pid);
+    return result;
+  }
+}
+
+export function readVmHwmMiB(pid: number): number {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Math.round(Number(kb) / 1024) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}

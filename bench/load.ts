@@ -1,0 +1,124 @@
+/**
+ * `npm run bench`: N echo jobs submitted by C concurrent clients through the gateway, all four services
+ * running as processes on this machine against the real RabbitMQ and Postgres (fresh prefix and database).
+ *
+ * Prints submit latency (p50/p95/p99), submit req/s, end-to-end jobs/s (first submit → last `succeeded`,
+ * read from Postgres, not by polling jobs), and each service's peak RSS.
+ *
+ *   npm run bench                              N=20000 C=50, light jobs
+ *   npm run bench -- --n 200 --c 20 --cpu-ms 50    the heavy workload
+ */
+import { Agent, request } from 'node:http';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { Stack, waitFor } from '#testing';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '20000' },
+    c: { type: 'string', default: '50' },
+    'cpu-ms': { type: 'string', default: '0' },
+  },
+});
+const N = Number(values.n);
+const C = Number(values.c);
+const CPU_MS = Number(values['cpu-ms']);
+const KEY = 'bench-key';
+
+const stack = await Stack.start({
+  label: 'bench',
+  env: { API_KEYS: `bench:${KEY}:jobs:write+jobs:read`, LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: '20' },
+});
+const sql = new pg.Client({ connectionString: stack.databaseUrl });
+await sql.connect();
+
+try {
+  const gateway = new URL(stack.urls.gateway);
+  const agent = new Agent({ keepAlive: true, maxSockets: C });
+  const body = JSON.stringify({ message: 'bench', cpuMs: CPU_MS });
+
+  const submit = () =>
+    new Promise<number>((resolve, reject) => {
+      const started = process.hrtime.bigint();
+      const req = request(
+        {
+          agent,
+          host: gateway.hostname,
+          port: gateway.port,
+          path: '/v1/echo',
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${KEY}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            if (res.statusCode !== 202) reject(new Error(`submit answered ${res.statusCode}`));
+            else resolve(Number(process.hrtime.bigint() - started) / 1e6);
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  // A short warm-up so JIT and pools are hot; its jobs are not counted.
+  await Promise.all(Array.from({ length: Math.min(200, N) }, () => submit()));
+  await waitFor(async () => (await count(`status = 'succeeded'`)) >= Math.min(200, N), { timeoutMs: 60_000 });
+  const warmed = await count('true');
+
+  const latencies: number[] = [];
+  let next = 0;
+  const firstSubmit = Date.now();
+  await Promise.all(
+    Array.from({ length: C }, async () => {
+      while (next < N) {
+        next++;
+        latencies.push(await submit());
+      }
+    }),
+  );
+  const submitSeconds = (Date.now() - firstSubmit) / 1000;
+
+  await waitFor(async () => (await count(`status IN ('succeeded', 'failed')`)) >= warmed + N, {
+    timeoutMs: 30 * 60_000,
+    intervalMs: 250,
+    description: 'every job to finish',
+  });
+  const { rows } = await sql.query<{ last: Date; failed: string }>(
+    `SELECT max(finished_at) AS last, count(*) FILTER (WHERE status = 'failed') AS failed
+       FROM gateway.jobs WHERE created_at >= $1`,
+    [new Date(firstSubmit)],
+  );
+  const endToEndSeconds = ((rows[0]?.last.getTime() ?? Date.now()) - firstSubmit) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+  const rss = stack.peakRssMiB();
+
+  const table: [string, string][] = [
+    ['workload', `${N} echo jobs${CPU_MS ? ` with cpuMs=${CPU_MS}` : ''}, ${C} concurrent clients`],
+    ['submit p50 / p95 / p99', `${pct(50).toFixed(1)} / ${pct(95).toFixed(1)} / ${pct(99).toFixed(1)} ms`],
+    ['submit throughput', `${Math.round(N / submitSeconds)} req/s`],
+    [
+      'end-to-end throughput',
+      `${Math.round(N / endToEndSeconds)} jobs/s (${endToEndSeconds.toFixed(1)} s for all)`,
+    ],
+    ['failed jobs', rows[0]?.failed ?? '?'],
+    ...Object.entries(rss).map(([service, mib]): [string, string] => [`peak RSS ${service}`, `${mib} MiB`]),
+    ['peak RSS, four services', `${Object.values(rss).reduce((a, b) => a + b, 0)} MiB`],
+  ];
+  const width = Math.max(...table.map(([k]) => k.length));
+  process.stdout.write(`\n${table.map(([k, v]) => `| ${k.padEnd(width)} | ${v} |`).join('\n')}\n\n`);
+} finally {
+  await sql.end();
+  await stack.stop();
+}
+
+async function count(where: string): Promise<number> {
+  const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM gateway.jobs WHERE ${where}`);
+  return Number(rows[0]?.n ?? 0);
+}

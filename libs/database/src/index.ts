@@ -3,3 +3,4 @@ export * from './database-readiness.js';
 export * from './database-unavailable.js';
 export * from './migrate.js';
 export * from './database.module.js';
+export * from './group-committer.js';

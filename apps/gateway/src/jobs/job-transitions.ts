@@ -2,67 +2,145 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { JobFailed, JobProgressed, JobRetrying, JobStarted, JobSucceeded } from '#contracts';
+import { GroupCommitter } from '#database';
+
+export type LifecycleChange =
+  | { readonly type: 'started'; readonly event: JobStarted; readonly eventId: string }
+  | { readonly type: 'progress'; readonly event: JobProgressed }
+  | { readonly type: 'retrying'; readonly event: JobRetrying }
+  | { readonly type: 'succeeded'; readonly event: JobSucceeded }
+  | { readonly type: 'failed'; readonly event: JobFailed };
+
+type Of<T extends LifecycleChange['type']> = Extract<LifecycleChange, { type: T }>;
 
 /**
- * Lifecycle events applied to `gateway.jobs`, each as one UPDATE whose WHERE clause encodes the allowed
- * transitions: events may arrive late, twice, or out of order, and a job never moves backwards (a late
- * `started` cannot undo `succeeded`; attempts only grow). Every visible change bumps `seq`.
+ * Lifecycle events applied to `gateway.jobs`. Each kind of change is one UPDATE whose WHERE clause encodes
+ * the allowed transitions, so events may arrive late, twice or out of order and a job never moves
+ * backwards (a late `started` cannot undo `succeeded`; attempts only grow). Every visible change bumps
+ * `seq`. Events that arrive together are applied together (group commit), kind by kind in lifecycle order.
  */
 @Injectable()
 export class JobTransitions {
+  private readonly changes = new GroupCommitter<LifecycleChange>((batch) => this.applyAll(batch), {
+    maxBatch: 1000,
+    lanes: 2,
+  });
+
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Counts the delivery once per event id, even if the event itself is redelivered to us. */
-  async started(event: JobStarted, eventId: string): Promise<void> {
+  /** Resolves once the change is in the database (the event may then be acked). */
+  apply(change: LifecycleChange): Promise<void> {
+    return this.changes.add(change);
+  }
+
+  private async applyAll(batch: readonly LifecycleChange[]): Promise<void> {
+    const of = <T extends LifecycleChange['type']>(type: T) =>
+      batch.filter((c): c is Of<T> => c.type === type);
+    await this.started(of('started'));
+    await this.progressed(of('progress'));
+    await this.retrying(of('retrying'));
+    await this.succeeded(of('succeeded'));
+    await this.failed(of('failed'));
+  }
+
+  /** Counts each delivery once per event id (`job_attempts`), even if the event itself is redelivered. */
+  private async started(changes: readonly Of<'started'>[]): Promise<void> {
+    if (changes.length === 0) return;
     await this.db.query(
-      `WITH attempt AS (
+      `WITH ev AS (
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[]) AS e (job_id, event_id, attempt, at)),
+       fresh AS (
          INSERT INTO gateway.job_attempts (event_id, job_id, attempt, started_at)
-         SELECT $2, id, $3, $4 FROM gateway.jobs WHERE id = $1
+         SELECT ev.event_id, ev.job_id, ev.attempt, ev.at FROM ev JOIN gateway.jobs j ON j.id = ev.job_id
          ON CONFLICT (event_id) DO NOTHING
-         RETURNING job_id)
+         RETURNING job_id, attempt, started_at),
+       per_job AS (
+         SELECT job_id, count(*) AS n, max(attempt) AS attempt, min(started_at) AS at FROM fresh GROUP BY job_id)
        UPDATE gateway.jobs j SET
-         attempts     = j.attempts + 1,
-         last_attempt = greatest(j.last_attempt, $3),
+         attempts     = j.attempts + per_job.n,
+         last_attempt = greatest(j.last_attempt, per_job.attempt),
          status       = CASE WHEN j.status IN ('queued', 'scheduled', 'retrying') THEN 'running' ELSE j.status END,
-         started_at   = coalesce(j.started_at, $4),
+         started_at   = coalesce(j.started_at, per_job.at),
          seq = j.seq + 1, updated_at = now()
-       FROM attempt
-       WHERE j.id = attempt.job_id AND j.status NOT IN ('succeeded', 'failed', 'cancelled')`,
-      [event.jobId, eventId, event.attempt, event.at],
+       FROM per_job
+       WHERE j.id = per_job.job_id AND j.status NOT IN ('succeeded', 'failed', 'cancelled')`,
+      [
+        changes.map((c) => c.event.jobId),
+        changes.map((c) => c.eventId),
+        changes.map((c) => c.event.attempt),
+        changes.map((c) => c.event.at),
+      ],
     );
   }
 
-  async progressed(event: JobProgressed): Promise<void> {
+  private async progressed(changes: readonly Of<'progress'>[]): Promise<void> {
+    const latest = newestPerJob(changes, (a, b) => b.event.progress > a.event.progress);
+    if (latest.length === 0) return;
     await this.db.query(
-      `UPDATE gateway.jobs SET progress = $2, seq = seq + 1, updated_at = now()
-        WHERE id = $1 AND status = 'running' AND progress < $2`,
-      [event.jobId, event.progress],
+      `UPDATE gateway.jobs j SET progress = v.progress, seq = j.seq + 1, updated_at = now()
+         FROM unnest($1::uuid[], $2::int[]) AS v (id, progress)
+        WHERE j.id = v.id AND j.status = 'running' AND j.progress < v.progress`,
+      [latest.map((c) => c.event.jobId), latest.map((c) => c.event.progress)],
     );
   }
 
   /** Ignored if a later attempt has already started (the retry overtook this event). */
-  async retrying(event: JobRetrying): Promise<void> {
+  private async retrying(changes: readonly Of<'retrying'>[]): Promise<void> {
+    const latest = newestPerJob(changes, (a, b) => b.event.attempt > a.event.attempt);
+    if (latest.length === 0) return;
     await this.db.query(
-      `UPDATE gateway.jobs SET status = 'retrying', error = $2, progress = 0, seq = seq + 1, updated_at = now()
-        WHERE id = $1 AND status IN ('queued', 'running', 'retrying') AND last_attempt <= $3`,
-      [event.jobId, JSON.stringify(event.error), event.attempt],
+      `UPDATE gateway.jobs j SET status = 'retrying', error = v.error, progress = 0, seq = j.seq + 1, updated_at = now()
+         FROM unnest($1::uuid[], $2::jsonb[], $3::int[]) AS v (id, error, attempt)
+        WHERE j.id = v.id AND j.status IN ('queued', 'running', 'retrying') AND j.last_attempt <= v.attempt`,
+      [
+        latest.map((c) => c.event.jobId),
+        latest.map((c) => JSON.stringify(c.event.error)),
+        latest.map((c) => c.event.attempt),
+      ],
     );
   }
 
-  async succeeded(event: JobSucceeded): Promise<void> {
+  private async succeeded(changes: readonly Of<'succeeded'>[]): Promise<void> {
+    const latest = newestPerJob(changes, () => false);
+    if (latest.length === 0) return;
     await this.db.query(
-      `UPDATE gateway.jobs SET status = 'succeeded', result = $2, error = NULL, progress = 100,
-              finished_at = $3, seq = seq + 1, updated_at = now()
-        WHERE id = $1 AND status NOT IN ('succeeded', 'failed', 'cancelled')`,
-      [event.jobId, JSON.stringify(event.result), event.at],
+      `UPDATE gateway.jobs j SET status = 'succeeded', result = v.result, error = NULL, progress = 100,
+              finished_at = v.at, seq = j.seq + 1, updated_at = now()
+         FROM unnest($1::uuid[], $2::jsonb[], $3::timestamptz[]) AS v (id, result, at)
+        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled')`,
+      [
+        latest.map((c) => c.event.jobId),
+        latest.map((c) => JSON.stringify(c.event.result)),
+        latest.map((c) => c.event.at),
+      ],
     );
   }
 
-  async failed(event: JobFailed): Promise<void> {
+  private async failed(changes: readonly Of<'failed'>[]): Promise<void> {
+    const latest = newestPerJob(changes, () => false);
+    if (latest.length === 0) return;
     await this.db.query(
-      `UPDATE gateway.jobs SET status = 'failed', error = $2, finished_at = $3, seq = seq + 1, updated_at = now()
-        WHERE id = $1 AND status NOT IN ('succeeded', 'failed', 'cancelled')`,
-      [event.jobId, JSON.stringify(event.error), event.at],
+      `UPDATE gateway.jobs j SET status = 'failed', error = v.error, finished_at = v.at, seq = j.seq + 1, updated_at = now()
+         FROM unnest($1::uuid[], $2::jsonb[], $3::timestamptz[]) AS v (id, error, at)
+        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled')`,
+      [
+        latest.map((c) => c.event.jobId),
+        latest.map((c) => JSON.stringify(c.event.error)),
+        latest.map((c) => c.event.at),
+      ],
     );
   }
+}
+
+/** One change per job (an UPDATE … FROM applies only one source row per target row anyway). */
+function newestPerJob<C extends { event: { jobId: string } }>(
+  changes: readonly C[],
+  newer: (kept: C, other: C) => boolean,
+): C[] {
+  const kept = new Map<string, C>();
+  for (const change of changes) {
+    const current = kept.get(change.event.jobId);
+    if (!current || newer(current, change)) kept.set(change.event.jobId, change);
+  }
+  return [...kept.values()];
 }

@@ -3,9 +3,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { JobKinds, type JobKind, type JobStatus } from '#contracts';
+import { GroupCommitter } from '#database';
 import { errorMessageOf } from '#messaging';
 import { isAdmin, type Principal } from '../auth/principal.js';
-import { OutboxEntity } from '../outbox/outbox.entity.js';
+import type { OutboxMessage } from '../outbox/outbox.entity.js';
 import { OutboxPublisher } from '../outbox/outbox.publisher.js';
 import { decodeCursor, encodeCursor } from './job-cursor.js';
 import { JobNotFoundError } from './job-errors.js';
@@ -30,6 +31,10 @@ export interface JobQuery {
 @Injectable()
 export class JobsService {
   private readonly logger = new Logger(JobsService.name);
+  private readonly submissions = new GroupCommitter<{ job: JobEntity; message: OutboxMessage }>(
+    (batch) => this.insert(batch),
+    { maxBatch: 500, lanes: 4 },
+  );
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -37,34 +42,22 @@ export class JobsService {
   ) {}
 
   /**
-   * The job row and its outbox row in one transaction: once this returns, the job will run. The publish
-   * happens after the commit, without holding up the response; the relay covers it if it fails.
+   * The job row and its outbox row in one statement: once this returns, the job will run. Concurrent
+   * submissions share that statement (group commit). The publish happens after the commit without
+   * holding up the response; the relay covers it if it fails.
    */
   async submit(principal: Principal, submission: Submission): Promise<JobEntity> {
     const spec = JobKinds[submission.kind];
     const now = new Date(); // millisecond precision, so keyset cursors round-trip exactly
-    const job: JobEntity = Object.assign(new JobEntity(), {
+    const job = newJob({
       id: randomUUID(),
       tenant: principal.tenant,
       kind: submission.kind,
-      status: 'queued',
-      progress: 0,
-      attempts: 0,
-      lastAttempt: 0,
       maxAttempts: spec.maxAttempts,
       input: submission.input,
-      result: null,
-      error: null,
-      cancelRequested: false,
-      runAt: null,
-      scheduleId: null,
-      seq: '1',
       createdAt: now,
-      updatedAt: now,
-      startedAt: null,
-      finishedAt: null,
-    } satisfies JobEntity);
-    const row: OutboxEntity = Object.assign(new OutboxEntity(), {
+    });
+    const message: OutboxMessage = {
       id: randomUUID(),
       jobId: job.id,
       messageType: spec.command.name,
@@ -74,35 +67,40 @@ export class JobsService {
         maxAttempts: spec.maxAttempts,
         ...(submission.traceparent === undefined ? {} : { traceparent: submission.traceparent }),
       },
-      createdAt: now,
-      sentAt: null,
-    } satisfies OutboxEntity);
-
-    // One statement, so one implicit transaction and one round trip: both rows or neither.
-    await this.db.query(
-      `WITH job AS (
-         INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, created_at, updated_at)
-         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $6)
-         RETURNING id)
-       INSERT INTO gateway.outbox (id, job_id, message_type, payload, meta, created_at)
-       SELECT $7, job.id, $8, $9, $10, $6 FROM job`,
-      [
-        job.id,
-        job.tenant,
-        job.kind,
-        job.maxAttempts,
-        JSON.stringify(job.input),
-        now,
-        row.id,
-        row.messageType,
-        JSON.stringify(row.payload),
-        JSON.stringify(row.meta),
-      ],
-    );
-    this.outbox.publishAndMark(row).catch((error: unknown) => {
+    };
+    await this.submissions.add({ job, message });
+    this.outbox.publishAndForget(message).catch((error: unknown) => {
       this.logger.warn(`Fast-path publish of job ${job.id} failed: ${errorMessageOf(error)}`);
     });
     return job;
+  }
+
+  /** Many submissions, one INSERT … SELECT FROM unnest(…) for the jobs and one for their outbox rows, in one statement. */
+  private async insert(batch: readonly { job: JobEntity; message: OutboxMessage }[]): Promise<void> {
+    const column = <V>(pick: (item: { job: JobEntity; message: OutboxMessage }) => V) => batch.map(pick);
+    await this.db.query(
+      `WITH jobs AS (
+         INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, created_at, updated_at)
+         SELECT id, tenant, kind, 'queued', max_attempts, input, created_at, created_at
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::jsonb[], $6::timestamptz[])
+                AS t (id, tenant, kind, max_attempts, input, created_at)
+         RETURNING id)
+       INSERT INTO gateway.outbox (id, job_id, message_type, payload, meta, created_at)
+       SELECT * FROM unnest($7::uuid[], $8::uuid[], $9::text[], $10::jsonb[], $11::jsonb[], $6::timestamptz[])`,
+      [
+        column((i) => i.job.id),
+        column((i) => i.job.tenant),
+        column((i) => i.job.kind),
+        column((i) => i.job.maxAttempts),
+        column((i) => JSON.stringify(i.job.input)),
+        column((i) => i.job.createdAt),
+        column((i) => i.message.id),
+        column((i) => i.message.jobId),
+        column((i) => i.message.messageType),
+        column((i) => JSON.stringify(i.message.payload)),
+        column((i) => JSON.stringify(i.message.meta)),
+      ],
+    );
   }
 
   /** The caller's job; admins read any tenant's. Another tenant's job is "not found", never "forbidden". */
@@ -140,4 +138,26 @@ export class JobsService {
         : null;
     return { items, nextCursor };
   }
+}
+
+/** A job as it is right after submission. */
+function newJob(
+  fields: Pick<JobEntity, 'id' | 'tenant' | 'kind' | 'maxAttempts' | 'input' | 'createdAt'>,
+): JobEntity {
+  return Object.assign(new JobEntity(), {
+    ...fields,
+    status: 'queued',
+    progress: 0,
+    attempts: 0,
+    lastAttempt: 0,
+    result: null,
+    error: null,
+    cancelRequested: false,
+    runAt: null,
+    scheduleId: null,
+    seq: '1',
+    updatedAt: fields.createdAt,
+    startedAt: null,
+    finishedAt: null,
+  } satisfies JobEntity);
 }

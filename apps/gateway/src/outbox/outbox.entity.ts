@@ -1,6 +1,9 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-/** A command to publish, written in the same transaction as its job (`gateway.outbox`). */
+/**
+ * A command to publish, written in the same statement as its job (`gateway.outbox`), deleted once the
+ * broker confirmed it.
+ */
 @Entity({ schema: 'gateway', name: 'outbox' })
 export class OutboxEntity {
   /** Also the message id on the wire: one id per publish intent, whoever publishes it. */
@@ -10,7 +13,6 @@ export class OutboxEntity {
   @Column('jsonb') payload!: unknown;
   @Column('jsonb') meta!: OutboxMeta;
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
-  @Column('timestamptz', { name: 'sent_at', nullable: true }) sentAt!: Date | null;
 }
 
 export interface OutboxMeta {
@@ -18,3 +20,5 @@ export interface OutboxMeta {
   readonly maxAttempts: number;
   readonly traceparent?: string;
 }
+
+export type OutboxMessage = Pick<OutboxEntity, 'id' | 'jobId' | 'messageType' | 'payload' | 'meta'>;

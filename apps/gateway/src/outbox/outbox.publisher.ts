@@ -2,13 +2,19 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { contractFor } from '#contracts';
+import { GroupCommitter } from '#database';
 import { errorMessageOf, MessagePublisher } from '#messaging';
-import type { OutboxEntity } from './outbox.entity.js';
+import type { OutboxMessage } from './outbox.entity.js';
 
-/** Publishes outbox rows (confirmed) and marks them sent. Used by the fast path and by the relay. */
+/** Publishes outbox rows (confirmed) and deletes the confirmed ones. Used by the fast path and the relay. */
 @Injectable()
 export class OutboxPublisher {
   private readonly logger = new Logger(OutboxPublisher.name);
+  /** Confirmed rows are deleted in groups: one statement for many confirms. */
+  private readonly confirmed = new GroupCommitter<string>((ids) => this.delete(ids), {
+    maxBatch: 1000,
+    lanes: 2,
+  });
 
   constructor(
     @Inject(MessagePublisher) private readonly publisher: MessagePublisher,
@@ -16,9 +22,7 @@ export class OutboxPublisher {
   ) {}
 
   /** Publishes one row; resolves true once the broker confirmed it. Never throws. */
-  async publish(
-    row: Pick<OutboxEntity, 'id' | 'jobId' | 'messageType' | 'payload' | 'meta'>,
-  ): Promise<boolean> {
+  async publish(row: OutboxMessage): Promise<boolean> {
     const contract = contractFor(row.messageType);
     if (!contract) {
       this.logger.error(
@@ -41,22 +45,17 @@ export class OutboxPublisher {
     }
   }
 
-  /** The fast path right after a commit: publish now, mark sent; the relay covers whatever fails here. */
-  async publishAndMark(
-    row: Pick<OutboxEntity, 'id' | 'jobId' | 'messageType' | 'payload' | 'meta'>,
-  ): Promise<void> {
+  /** The fast path right after a commit: publish now, then forget the row; the relay covers any failure. */
+  async publishAndForget(row: OutboxMessage): Promise<void> {
     if (!(await this.publish(row))) return;
-    await this.markSent([row.id]).catch((error: unknown) => {
-      // Unmarked means the relay publishes it again: a duplicate message, which consumers absorb.
-      this.logger.warn(`Outbox row ${row.id} published but not marked sent: ${errorMessageOf(error)}`);
+    await this.confirmed.add(row.id).catch((error: unknown) => {
+      // Still in the outbox means the relay publishes it again: a duplicate message, which consumers absorb.
+      this.logger.warn(`Outbox row ${row.id} published but not deleted: ${errorMessageOf(error)}`);
     });
   }
 
-  async markSent(ids: readonly string[]): Promise<void> {
+  async delete(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.db.query(
-      `UPDATE gateway.outbox SET sent_at = now() WHERE id = ANY($1::uuid[]) AND sent_at IS NULL`,
-      [ids],
-    );
+    await this.db.query(`DELETE FROM gateway.outbox WHERE id = ANY($1::uuid[])`, [ids]);
   }
 }

@@ -10,7 +10,7 @@ import { DataSource } from 'typeorm';
 import { errorMessageOf } from '#messaging';
 import { GATEWAY_CONFIG } from '../gateway.tokens.js';
 import type { GatewayConfig } from '../gateway.config.js';
-import type { OutboxEntity, OutboxMeta } from './outbox.entity.js';
+import type { OutboxMessage, OutboxMeta } from './outbox.entity.js';
 import { OutboxPublisher } from './outbox.publisher.js';
 
 interface OutboxRow {
@@ -24,7 +24,6 @@ interface OutboxRow {
 /** Rows the fast path may still be publishing are left alone for this long. */
 const FAST_PATH_GRACE = '2 seconds';
 const BATCH = 500;
-const KEEP_SENT = '1 hour';
 
 /**
  * Publishes what the fast path left behind (a crash between commit and publish, the broker down) about
@@ -36,7 +35,6 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly logger = new Logger(OutboxRelay.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
-  private lastCleanup = 0;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -61,35 +59,27 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     await this.running;
   }
 
-  /** One pass: claim up to a batch of old unsent rows, publish them, mark the confirmed ones. */
+  /** One pass: claim up to a batch of old unsent rows, publish them, delete the confirmed ones. */
   async relayOnce(): Promise<number> {
-    const sent = await this.db.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       const rows = await tx.query<OutboxRow[]>(
         `SELECT id, job_id, message_type, payload, meta FROM gateway.outbox
-          WHERE sent_at IS NULL AND created_at < now() - interval '${FAST_PATH_GRACE}'
+          WHERE created_at < now() - interval '${FAST_PATH_GRACE}'
           ORDER BY created_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
       );
       if (rows.length === 0) return 0;
       const published = await Promise.all(rows.map((r) => this.outbox.publish(toEntity(r))));
       const ids = rows.filter((_, i) => published[i]).map((r) => r.id);
       if (ids.length > 0) {
-        await tx.query(`UPDATE gateway.outbox SET sent_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
+        await tx.query(`DELETE FROM gateway.outbox WHERE id = ANY($1::uuid[])`, [ids]);
         this.logger.log(`Relayed ${ids.length} outbox message(s) the fast path had not sent`);
       }
       return ids.length;
     });
-    await this.cleanup();
-    return sent;
-  }
-
-  private async cleanup(): Promise<void> {
-    if (Date.now() - this.lastCleanup < 60_000) return;
-    this.lastCleanup = Date.now();
-    await this.db.query(`DELETE FROM gateway.outbox WHERE sent_at < now() - interval '${KEEP_SENT}'`);
   }
 }
 
-function toEntity(row: OutboxRow): Pick<OutboxEntity, 'id' | 'jobId' | 'messageType' | 'payload' | 'meta'> {
+function toEntity(row: OutboxRow): OutboxMessage {
   return {
     id: row.id,
     jobId: row.job_id,

@@ -8,7 +8,8 @@ const common = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { ...swc, swcrc: false }] },
   moduleNameMapper: {
-    '^#(artifacts|bootstrap|config|contracts|database|health|messaging|testing)$': '<rootDir>/libs/$1/src/index.ts',
+    '^#(artifacts|bootstrap|config|contracts|database|health|messaging|testing)$':
+      '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testEnvironment: 'node',

@@ -18,6 +18,8 @@ const { values } = parseArgs({
     n: { type: 'string', default: '20000' },
     c: { type: 'string', default: '50' },
     'cpu-ms': { type: 'string', default: '0' },
+    /** Write V8 CPU profiles of the services into this folder (for finding hot spots). */
+    'cpu-prof': { type: 'string' },
   },
 });
 const N = Number(values.n);
@@ -27,7 +29,12 @@ const KEY = 'bench-key';
 
 const stack = await Stack.start({
   label: 'bench',
-  env: { API_KEYS: `bench:${KEY}:jobs:write+jobs:read`, LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: '20' },
+  env: {
+    API_KEYS: `bench:${KEY}:jobs:write+jobs:read`,
+    LOG_LEVEL: 'warn',
+    DATABASE_POOL_SIZE: '20',
+  },
+  nodeArgs: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [],
 });
 const sql = new pg.Client({ connectionString: stack.databaseUrl });
 await sql.connect();

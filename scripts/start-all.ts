@@ -50,7 +50,10 @@ async function announceWhenReady(): Promise<void> {
   for (const { port } of services) {
     const url = `http://127.0.0.1:${port}/health/ready`;
     while (!stopping && Date.now() < deadline) {
-      const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+      const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }

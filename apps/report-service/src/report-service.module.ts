@@ -1,30 +1,51 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { ArtifactStore } from '#artifacts';
 import { messagingOptionsFrom } from '#bootstrap';
-import type { ServiceConfig } from '#config';
+import { databaseModule, pingDatabase } from '#database';
 import { HealthModule } from '#health';
 import { AmqpTransport, MessagingModule } from '#messaging';
 import { RunEchoHandler } from './echo/run-echo.handler.js';
+import { OrdersRepository } from './orders/orders.repository.js';
+import { reportDatabaseOptions } from './report-database.js';
+import type { ReportServiceConfig } from './report-service.config.js';
+import { GenerateReportHandler } from './reports/generate-report.handler.js';
+import { REPORT_SETTINGS, type ReportSettings } from './reports/report-settings.js';
+import { ReportsService } from './reports/reports.service.js';
 
 export const SERVICE_NAME = 'report-service';
 
 @Module({})
 export class ReportServiceModule {
-  static register(config: ServiceConfig): DynamicModule {
+  static register(config: ReportServiceConfig): DynamicModule {
+    const settings: ReportSettings = { artifactRetentionMs: config.ARTIFACT_RETENTION };
     return {
       module: ReportServiceModule,
       imports: [
         MessagingModule.forRoot(messagingOptionsFrom(SERVICE_NAME, config)),
+        databaseModule(reportDatabaseOptions(config.DATABASE_URL)),
         HealthModule.forRoot({
-          inject: [AmqpTransport],
-          readiness: (transport: AmqpTransport) => [
+          inject: [AmqpTransport, DataSource],
+          readiness: (transport: AmqpTransport, dataSource: DataSource) => [
             {
               name: 'consumers',
               check: () => ({ up: transport.consumersAttached, detail: 'consumers not attached' }),
             },
+            { name: 'database', check: () => pingDatabase(dataSource) },
           ],
         }),
       ],
-      controllers: [RunEchoHandler],
+      controllers: [RunEchoHandler, GenerateReportHandler],
+      providers: [
+        { provide: REPORT_SETTINGS, useValue: settings },
+        {
+          provide: ArtifactStore,
+          inject: [DataSource],
+          useFactory: (ds: DataSource) => new ArtifactStore(ds),
+        },
+        OrdersRepository,
+        ReportsService,
+      ],
     };
   }
 }

@@ -6,3 +6,4 @@ export * from './free-port.js';
 export * from './test-database.js';
 export * from './tcp-proxy.js';
 export * from './stack.js';
+export * from './read-stream.js';

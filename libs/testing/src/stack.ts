@@ -19,6 +19,8 @@ export interface StackOptions {
   readonly services?: readonly ServiceName[];
   /** Use this database instead of creating (and dropping) a fresh one. */
   readonly databaseUrl?: string;
+  /** Extra node flags for every service (e.g. `--cpu-prof`). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /**
@@ -49,7 +51,7 @@ export class Stack {
       urls[service] = `http://127.0.0.1:${port}`;
       processes.set(
         service,
-        ChildService.node([entry(service)], {
+        ChildService.node([...(options.nodeArgs ?? []), entry(service)], {
           PORT: String(port),
           CONVEYOR_PREFIX: prefix,
           RABBITMQ_URL: TEST_RABBITMQ_URL,
@@ -90,7 +92,9 @@ export class Stack {
     for (const child of this.processes.values()) child.kill('SIGTERM');
     await Promise.all(
       [...this.processes.values()].map(async (child) => {
-        const timer = setTimeout(() => { child.kill('SIGKILL'); }, 30_000);
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+        }, 30_000);
         await child.exited;
         clearTimeout(timer);
       }),

@@ -36,7 +36,9 @@ export class TcpProxy {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => { resolve(); });
+      server.listen(port, '127.0.0.1', () => {
+        resolve();
+      });
     });
     const address = server.address();
     this.boundPort = typeof address === 'object' && address ? address.port : port;
@@ -48,7 +50,12 @@ export class TcpProxy {
     const server = this.server;
     this.server = undefined;
     for (const socket of this.sockets) socket.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    if (server)
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
   }
 
   /** Accepts connections again, on the same port. */

@@ -1,0 +1,292 @@
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  ArtifactStore,
+  ArtifactWriter,
+  type Artifact,
+  type ArtifactMetadata,
+  type ChunkSink,
+  type NewArtifact,
+} from '#artifacts';
+import type { GenerateReport } from '#contracts';
+import { JobContext, PermanentError, RetryableError } from '#messaging';
+import type { OrderRow } from '../orders/order.js';
+import type { OrderFilters } from '../orders/order-filter.js';
+import { OrdersRepository, type OrdersSnapshot } from '../orders/orders.repository.js';
+import { ORDERS_CSV_HEADER, orderCsvRecord } from './orders-csv.js';
+import { ReportInProgressError, ReportsService } from './reports.service.js';
+
+const JOB_ID = '0b9f7c1e-8d1a-4c55-9a53-0d5e4a0f7b11';
+
+interface StoredArtifact {
+  readonly request: NewArtifact;
+  readonly id: string;
+  data: Buffer;
+  status: 'writing' | 'complete';
+  metadata: ArtifactMetadata;
+}
+
+/** The artifact store in memory: real ArtifactWriters over an in-memory sink. */
+class MemoryArtifactStore extends ArtifactStore {
+  readonly stored = new Map<string, StoredArtifact>();
+  failAppend = false;
+  private nextId = 1;
+
+  constructor() {
+    super(undefined as never);
+  }
+
+  override createWriter(request: NewArtifact): ArtifactWriter {
+    const id = `artifact-${this.nextId++}`;
+    const entry: StoredArtifact = { request, id, data: Buffer.alloc(0), status: 'writing', metadata: {} };
+    const sink: ChunkSink = {
+      begin: async () => {
+        this.stored.set(id, entry);
+      },
+      append: async (_seq, data) => {
+        if (this.failAppend) throw new Error('database went away');
+        entry.data = Buffer.concat([entry.data, data]);
+      },
+      complete: async (_bytes, metadata) => {
+        entry.status = 'complete';
+        entry.metadata = metadata;
+        return this.toArtifact(entry);
+      },
+      discard: async () => {
+        this.stored.delete(id);
+      },
+    };
+    return new ArtifactWriter(id, sink, 64);
+  }
+
+  override async findCompleteByJob(jobId: string): Promise<Artifact | undefined> {
+    const entry = [...this.stored.values()].find((a) => a.request.jobId === jobId && a.status === 'complete');
+    return entry && this.toArtifact(entry);
+  }
+
+  override async deleteIncompleteForJob(jobId: string): Promise<number> {
+    const doomed = [...this.stored.values()].filter(
+      (a) => a.request.jobId === jobId && a.status === 'writing',
+    );
+    for (const a of doomed) this.stored.delete(a.id);
+    return doomed.length;
+  }
+
+  private toArtifact(entry: StoredArtifact): Artifact {
+    return {
+      id: entry.id,
+      jobId: entry.request.jobId,
+      tenant: entry.request.tenant,
+      contentType: entry.request.contentType,
+      filename: entry.request.filename,
+      bytes: entry.data.length,
+      status: entry.status,
+      metadata: entry.metadata,
+      createdAt: new Date(0),
+      completedAt: entry.status === 'complete' ? new Date(0) : null,
+      expiresAt: entry.request.expiresAt,
+    };
+  }
+}
+
+/** Orders served from memory in batches; records what the service asked for. */
+class FakeOrders extends OrdersRepository {
+  locked = false;
+  batchesRequested = 0;
+  /** Runs after each batch has been handed out (before the next is fetched). */
+  afterBatch: (index: number) => void = () => undefined;
+
+  constructor(private readonly rows: OrderRow[]) {
+    super(undefined as never);
+  }
+
+  override async snapshot<T>(work: (orders: OrdersSnapshot) => Promise<T>): Promise<T> {
+    return work({
+      count: async () => this.rows.length,
+      batches: (_filters: OrderFilters | undefined, batchSize: number) => this.serve(batchSize),
+      tryLock: async () => !this.locked,
+    });
+  }
+
+  private async *serve(batchSize: number): AsyncGenerator<OrderRow[]> {
+    this.batchesRequested += 1;
+    for (let i = 0; i * batchSize < this.rows.length; i++) {
+      yield this.rows.slice(i * batchSize, (i + 1) * batchSize);
+      this.afterBatch(i);
+    }
+  }
+}
+
+function orders(count: number): OrderRow[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    customer_id: `cus_${i % 7}`,
+    amount_minor: String(100 + i),
+    currency: i % 4 === 0 ? 'JPY' : 'EUR',
+    status: 'paid' as const,
+    created_at: new Date(Date.UTC(2025, 0, 1, 0, 0, i)),
+  }));
+}
+
+function jobContext(options: { tenant?: string; controller?: AbortController; progress?: number[] } = {}) {
+  const { tenant = 'acme', controller = new AbortController(), progress = [] } = options;
+  return new JobContext(
+    {
+      messageId: 'm-1',
+      type: 'report.generate',
+      jobId: JOB_ID,
+      tenant,
+      attempt: 1,
+      maxAttempts: 5,
+      traceparent: undefined,
+      redelivered: false,
+      headers: {},
+    },
+    controller.signal,
+    (percent) => progress.push(percent),
+    5,
+  );
+}
+
+const csv: GenerateReport = { format: 'csv', dataset: 'orders' };
+
+describe(ReportsService.name, () => {
+  let artifacts: MemoryArtifactStore;
+
+  beforeEach(() => {
+    artifacts = new MemoryArtifactStore();
+  });
+
+  function service(rows: OrderRow[]): { sut: ReportsService; fakeOrders: FakeOrders } {
+    const fakeOrders = new FakeOrders(rows);
+    return {
+      sut: new ReportsService(fakeOrders, artifacts, { artifactRetentionMs: 3_600_000 }),
+      fakeOrders,
+    };
+  }
+
+  it('renders the header and every row in order into one complete artifact', async () => {
+    const rows = orders(2500);
+    const { sut } = service(rows);
+    const before = Date.now();
+
+    const result = await sut.generateCsv(csv, jobContext());
+
+    const [stored] = [...artifacts.stored.values()];
+    const expected = ORDERS_CSV_HEADER + rows.map(orderCsvRecord).join('');
+    expect(stored?.data.toString()).toBe(expected);
+    expect(stored).toMatchObject({ status: 'complete', metadata: { rows: 2500 } });
+    expect(stored?.request).toMatchObject({
+      jobId: JOB_ID,
+      tenant: 'acme',
+      contentType: 'text/csv',
+      filename: `report-${JOB_ID}.csv`,
+    });
+    expect(stored!.request.expiresAt.getTime()).toBeGreaterThanOrEqual(before + 3_600_000);
+    expect(result).toEqual({
+      rows: 2500,
+      bytes: Buffer.byteLength(expected),
+      contentType: 'text/csv',
+      artifactId: stored!.id,
+    });
+  });
+
+  it('reports progress after each batch as the share of rows rendered', async () => {
+    const progress: number[] = [];
+    const { sut } = service(orders(2500));
+
+    await sut.generateCsv(csv, jobContext({ progress }));
+
+    expect(progress).toEqual([40, 80, 100]);
+  });
+
+  it('renders an empty report as its header alone', async () => {
+    const { sut } = service([]);
+
+    const result = await sut.generateCsv(csv, jobContext());
+
+    expect(result).toMatchObject({ rows: 0, bytes: ORDERS_CSV_HEADER.length });
+  });
+
+  it('returns the existing artifact of a job that was already rendered, without rendering again', async () => {
+    const first = service(orders(1500));
+    const done = await first.sut.generateCsv(csv, jobContext());
+    const again = service(orders(1500));
+
+    const result = await again.sut.generateCsv(csv, jobContext());
+
+    expect(result).toEqual(done);
+    expect(again.fakeOrders.batchesRequested).toBe(0);
+    expect(artifacts.stored.size).toBe(1);
+  });
+
+  it('deletes what an earlier, interrupted attempt left before rendering', async () => {
+    const leftover = artifacts.createWriter({
+      jobId: JOB_ID,
+      tenant: 'acme',
+      contentType: 'text/csv',
+      filename: 'x.csv',
+      expiresAt: new Date(),
+    });
+    await new Promise((resolve) => leftover.write('partial', resolve));
+    const { sut } = service(orders(10));
+
+    await sut.generateCsv(csv, jobContext());
+
+    expect(artifacts.stored.has(leftover.artifactId)).toBe(false);
+    expect([...artifacts.stored.values()].map((a) => a.status)).toEqual(['complete']);
+  });
+
+  it('stops between batches when the job is aborted, deletes the partial artifact and rethrows', async () => {
+    const controller = new AbortController();
+    const { sut, fakeOrders } = service(orders(5000));
+    fakeOrders.afterBatch = (index) => {
+      if (index === 1) controller.abort(new Error('shutting down'));
+    };
+
+    await expect(sut.generateCsv(csv, jobContext({ controller }))).rejects.toThrow('shutting down');
+
+    expect(artifacts.stored.size).toBe(0);
+  });
+
+  it('deletes the partial artifact and rethrows when writing fails', async () => {
+    artifacts.failAppend = true;
+    const { sut } = service(orders(100));
+
+    await expect(sut.generateCsv(csv, jobContext())).rejects.toThrow('database went away');
+
+    expect(artifacts.stored.size).toBe(0);
+  });
+
+  it('asks for a retry while another delivery of the same job holds its lock', async () => {
+    const { sut, fakeOrders } = service(orders(10));
+    fakeOrders.locked = true;
+
+    const failure = sut.generateCsv(csv, jobContext());
+
+    await expect(failure).rejects.toBeInstanceOf(ReportInProgressError);
+    await expect(failure).rejects.toBeInstanceOf(RetryableError);
+    expect(artifacts.stored.size).toBe(0);
+  });
+
+  it('refuses a job without a tenant permanently', async () => {
+    const { sut } = service(orders(10));
+    const context = new JobContext(
+      {
+        messageId: 'm-1',
+        type: 'report.generate',
+        jobId: JOB_ID,
+        tenant: undefined,
+        attempt: 1,
+        maxAttempts: 5,
+        traceparent: undefined,
+        redelivered: false,
+        headers: {},
+      },
+      new AbortController().signal,
+      () => undefined,
+      5,
+    );
+
+    await expect(sut.generateCsv(csv, context)).rejects.toBeInstanceOf(PermanentError);
+  });
+});

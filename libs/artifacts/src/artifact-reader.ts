@@ -1,0 +1,97 @@
+import { Readable } from 'node:stream';
+import { ArtifactCorruptedError, ArtifactNotFoundError, toError } from './artifact-errors.js';
+
+export interface StoredChunk {
+  readonly seq: number;
+  readonly data: Buffer;
+}
+
+/** Where an {@link ArtifactReader} gets its bytes: Postgres in the store, memory in unit specs. */
+export interface ChunkSource {
+  /** The size of the artifact if it exists and is complete, else undefined. */
+  completeSize(): Promise<number | undefined>;
+  /** Up to `limit` chunks from `fromSeq` on, in sequence order. */
+  chunks(fromSeq: number, limit: number): Promise<StoredChunk[]>;
+}
+
+export const DEFAULT_CHUNKS_PER_FETCH = 4;
+
+/**
+ * Streams a complete artifact chunk by chunk, a few chunks per query and only as fast as the consumer reads,
+ * so a download never holds the whole file. Errors with {@link ArtifactNotFoundError} when the artifact is
+ * missing or incomplete, and with {@link ArtifactCorruptedError} when the chunks stop short of its size
+ * (deleted mid-read) or skip a sequence number, rather than ending as if the file were whole.
+ */
+export class ArtifactReader extends Readable {
+  private expectedBytes = 0;
+  private nextSeq = 0;
+  private delivered = 0;
+
+  constructor(
+    readonly artifactId: string,
+    private readonly source: ChunkSource,
+    private readonly chunksPerFetch = DEFAULT_CHUNKS_PER_FETCH,
+  ) {
+    super();
+    if (!Number.isInteger(chunksPerFetch) || chunksPerFetch < 1) {
+      throw new RangeError(`chunksPerFetch must be a positive integer, got ${chunksPerFetch}`);
+    }
+  }
+
+  /** Bytes pushed to the consumer so far. */
+  get bytesRead(): number {
+    return this.delivered;
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    this.source.completeSize().then(
+      (size) => {
+        if (size === undefined) {
+          callback(new ArtifactNotFoundError(this.artifactId));
+          return;
+        }
+        this.expectedBytes = size;
+        callback();
+      },
+      (error: unknown) => {
+        callback(toError(error));
+      },
+    );
+  }
+
+  override _read(): void {
+    this.source.chunks(this.nextSeq, this.chunksPerFetch).then(
+      (chunks) => {
+        this.deliver(chunks);
+      },
+      (error: unknown) => {
+        this.destroy(toError(error));
+      },
+    );
+  }
+
+  private deliver(chunks: readonly StoredChunk[]): void {
+    for (const chunk of chunks) {
+      if (chunk.seq !== this.nextSeq) {
+        this.destroy(
+          new ArtifactCorruptedError(this.artifactId, `expected chunk ${this.nextSeq}, found ${chunk.seq}`),
+        );
+        return;
+      }
+      this.nextSeq += 1;
+      this.delivered += chunk.data.length;
+      this.push(chunk.data);
+    }
+    if (chunks.length === this.chunksPerFetch) return;
+    if (this.delivered !== this.expectedBytes) {
+      this.destroy(
+        new ArtifactCorruptedError(
+          this.artifactId,
+          `its chunks hold ${this.delivered} bytes, ${this.expectedBytes} expected`,
+        ),
+      );
+      return;
+    }
+    this.push(null);
+  }
+}

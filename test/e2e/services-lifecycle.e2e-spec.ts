@@ -1,7 +1,15 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BrokerAdmin, ChildService, freePort, randomPrefix, waitFor } from '#testing';
+import {
+  BrokerAdmin,
+  ChildService,
+  createTestDatabase,
+  freePort,
+  randomPrefix,
+  waitFor,
+  type TestDatabase,
+} from '#testing';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const services = ['gateway', 'report-service', 'payment-service', 'notification-service'] as const;
@@ -18,8 +26,10 @@ async function status(url: string): Promise<number | undefined> {
 describe('each service, built and run as its own process', () => {
   const prefix = randomPrefix('boot');
   let admin: BrokerAdmin;
+  let database: TestDatabase;
 
   beforeAll(async () => {
+    database = await createTestDatabase('boot');
     if (!existsSync(entry('gateway')))
       throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
     admin = await BrokerAdmin.connect();
@@ -28,6 +38,7 @@ describe('each service, built and run as its own process', () => {
   afterAll(async () => {
     await admin?.deleteEverything(prefix);
     await admin?.close();
+    await database?.drop();
   });
 
   it.each(services)('%s boots, answers its probes, and exits 0 on SIGTERM', async (service) => {
@@ -35,6 +46,8 @@ describe('each service, built and run as its own process', () => {
     const child = ChildService.node([entry(service)], {
       PORT: String(port),
       CONVEYOR_PREFIX: prefix,
+      DATABASE_URL: database.url,
+      ORDERS_SEED_ROWS: '1000',
       LOG_LEVEL: 'warn',
     });
     try {
@@ -48,6 +61,7 @@ describe('each service, built and run as its own process', () => {
       });
       child.kill('SIGTERM');
       expect(await child.exited).toEqual({ code: 0, signal: null });
+      expect(child.stdout).not.toMatch(/ERROR/);
     } finally {
       await child.stop();
     }

@@ -1,8 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { messagingOptionsFrom } from '#bootstrap';
+import { messagingOptionsFrom, messagingReadiness } from '#bootstrap';
 import { databaseModule, pingDatabase } from '#database';
 import { HealthModule } from '#health';
-import { AmqpTransport, MessagingModule } from '#messaging';
+import { AmqpTransport, MessagePublisher, MessagingModule } from '#messaging';
 import { DataSource } from 'typeorm';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { EchoController } from './echo/echo.controller.js';
@@ -30,13 +30,10 @@ export class GatewayModule {
         MessagingModule.forRoot(messagingOptionsFrom(SERVICE_NAME, config)),
         databaseModule(gatewayDatabase(config)),
         HealthModule.forRoot({
-          inject: [DataSource, AmqpTransport],
-          readiness: (db: DataSource, transport: AmqpTransport) => [
+          inject: [DataSource, AmqpTransport, MessagePublisher],
+          readiness: (db: DataSource, transport: AmqpTransport, publisher: MessagePublisher) => [
             { name: 'postgres', check: () => pingDatabase(db) },
-            {
-              name: 'job-events',
-              check: () => ({ up: transport.consumersAttached, detail: 'not consuming job events' }),
-            },
+            ...messagingReadiness(transport, publisher),
           ],
         }),
       ],

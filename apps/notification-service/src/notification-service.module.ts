@@ -1,8 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { messagingOptionsFrom } from '#bootstrap';
+import { messagingOptionsFrom, messagingReadiness } from '#bootstrap';
 import type { ServiceConfig } from '#config';
 import { HealthModule } from '#health';
-import { AmqpTransport, MessagingModule } from '#messaging';
+import { AmqpTransport, MessagePublisher, MessagingModule } from '#messaging';
 
 export const SERVICE_NAME = 'notification-service';
 
@@ -14,13 +14,9 @@ export class NotificationServiceModule {
       imports: [
         MessagingModule.forRoot(messagingOptionsFrom(SERVICE_NAME, config)),
         HealthModule.forRoot({
-          inject: [AmqpTransport],
-          readiness: (transport: AmqpTransport) => [
-            {
-              name: 'consumers',
-              check: () => ({ up: transport.consumersAttached, detail: 'consumers not attached' }),
-            },
-          ],
+          inject: [AmqpTransport, MessagePublisher],
+          readiness: (transport: AmqpTransport, publisher: MessagePublisher) =>
+            messagingReadiness(transport, publisher),
         }),
       ],
     };

@@ -1,10 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ArtifactStore } from '#artifacts';
-import { messagingOptionsFrom } from '#bootstrap';
+import { messagingOptionsFrom, messagingReadiness } from '#bootstrap';
 import { databaseModule, pingDatabase } from '#database';
 import { HealthModule } from '#health';
-import { AmqpTransport, MessagingModule } from '#messaging';
+import { AmqpTransport, MessagePublisher, MessagingModule } from '#messaging';
 import { RunEchoHandler } from './echo/run-echo.handler.js';
 import { OrdersRepository } from './orders/orders.repository.js';
 import { reportDatabaseOptions } from './report-database.js';
@@ -25,13 +25,10 @@ export class ReportServiceModule {
         MessagingModule.forRoot(messagingOptionsFrom(SERVICE_NAME, config)),
         databaseModule(reportDatabaseOptions(config.DATABASE_URL)),
         HealthModule.forRoot({
-          inject: [AmqpTransport, DataSource],
-          readiness: (transport: AmqpTransport, dataSource: DataSource) => [
-            {
-              name: 'consumers',
-              check: () => ({ up: transport.consumersAttached, detail: 'consumers not attached' }),
-            },
-            { name: 'database', check: () => pingDatabase(dataSource) },
+          inject: [AmqpTransport, MessagePublisher, DataSource],
+          readiness: (transport: AmqpTransport, publisher: MessagePublisher, dataSource: DataSource) => [
+            ...messagingReadiness(transport, publisher),
+            { name: 'postgres', check: () => pingDatabase(dataSource) },
           ],
         }),
       ],

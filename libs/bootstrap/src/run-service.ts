@@ -3,7 +3,8 @@ import { Logger, type DynamicModule, type INestApplication, type LogLevel } from
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { CommonConfig } from '#config';
-import { startTransport, type MessagingOptions } from '#messaging';
+import type { ReadinessCheck } from '#health';
+import { startTransport, type AmqpTransport, type MessagePublisher, type MessagingOptions } from '#messaging';
 
 export interface ServiceDefinition {
   /** `gateway`, `report-service`, ... */
@@ -91,4 +92,18 @@ export function messagingOptionsFrom(service: string, config: CommonConfig): Mes
     confirmTimeoutMs: config.PUBLISH_CONFIRM_TIMEOUT,
     shutdownGraceMs: config.SHUTDOWN_GRACE,
   };
+}
+
+/** Readiness of the messaging side: the publisher can route (topology declared) and every consumer is attached. */
+export function messagingReadiness(transport: AmqpTransport, publisher: MessagePublisher): ReadinessCheck[] {
+  return [
+    {
+      name: 'broker',
+      check: () => ({ up: publisher.isReady, detail: 'RabbitMQ unreachable or topology not declared' }),
+    },
+    {
+      name: 'consumers',
+      check: () => ({ up: transport.consumersAttached, detail: 'consumers not attached' }),
+    },
+  ];
 }

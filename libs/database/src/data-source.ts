@@ -28,7 +28,8 @@ export function createDataSource(options: DatabaseOptions): DataSource {
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,
-    logging: ['error'],
+    // Failed queries reach the caller as errors; TypeORM's own logging would print their parameters.
+    logging: false,
     extra: {
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: 1000,

@@ -97,7 +97,8 @@ export class AmqpConnection {
       },
     });
     wrapper.on('error', (error: Error) => {
-      this.logger.error(`Channel ${spec.name}: ${error.message}`);
+      // A channel we are closing on purpose may fail its in-flight setup; that is not worth an error.
+      if (this.channels.has(wrapper)) this.logger.error(`Channel ${spec.name}: ${error.message}`);
     });
     this.channels.add(wrapper);
     return wrapper;

@@ -33,6 +33,7 @@ export class MessagePublisher {
   /** messageIds the broker returned as unroutable; the confirm that follows a return checks here. */
   private readonly returned = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
+  private declared = false;
 
   constructor(
     private readonly connection: AmqpConnection,
@@ -43,13 +44,21 @@ export class MessagePublisher {
       confirm: true,
       publishTimeoutMs: options.confirmTimeoutMs,
       setup: async (channel: AnyChannel) => {
+        this.declared = false;
+        channel.once('close', () => (this.declared = false));
         channel.on('return', (message: { properties: { messageId?: unknown } }) => {
           const id = message.properties.messageId;
           if (typeof id === 'string') this.returned.add(id);
         });
         await assertTopology(channel, options.topology);
+        this.declared = true;
       },
     });
+  }
+
+  /** Connected, with the topology declared on the current channel: a publish now can be routed. */
+  get isReady(): boolean {
+    return this.declared && this.connection.isConnected();
   }
 
   get names(): TopologyNames {

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
@@ -134,6 +135,29 @@ export class AmqpConnection {
     await Promise.all([...this.channels].map((c) => this.closeChannel(c)));
     await this.manager.close();
   }
+}
+
+/**
+ * amqplib writes every frame to the socket on its own (a publish is two or three writes, an ack one), so a
+ * busy process spends much of its time in write syscalls. Corking the socket at the first write of a tick
+ * and uncorking on the next tick sends everything written in between as one writev.
+ */
+function coalesceWrites(connection: ChannelModel): void {
+  const socket = (connection as unknown as { connection?: { stream?: unknown } }).connection?.stream;
+  if (!(socket instanceof Writable)) return;
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  let corked = false;
+  socket.write = ((...args: unknown[]): boolean => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
+    return write(...args);
+  }) as typeof socket.write;
 }
 
 export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -23,7 +23,7 @@ type Of<T extends LifecycleChange['type']> = Extract<LifecycleChange, { type: T 
 export class JobTransitions {
   private readonly changes = new GroupCommitter<LifecycleChange>((batch) => this.applyAll(batch), {
     maxBatch: 1000,
-    lanes: 2,
+    lanes: 1,
   });
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}

@@ -33,7 +33,7 @@ export class JobsService {
   private readonly logger = new Logger(JobsService.name);
   private readonly submissions = new GroupCommitter<{ job: JobEntity; message: OutboxMessage }>(
     (batch) => this.insert(batch),
-    { maxBatch: 500, lanes: 4 },
+    { maxBatch: 500, lanes: 2 },
   );
 
   constructor(

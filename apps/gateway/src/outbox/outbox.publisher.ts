@@ -13,7 +13,7 @@ export class OutboxPublisher {
   /** Confirmed rows are deleted in groups: one statement for many confirms. */
   private readonly confirmed = new GroupCommitter<string>((ids) => this.delete(ids), {
     maxBatch: 1000,
-    lanes: 2,
+    lanes: 1,
   });
 
   constructor(

@@ -12,7 +12,7 @@ export interface EchoResult {
 /** Diagnostic jobs: exercise retries, dead-lettering and (later) the worker pool on demand. */
 @Controller()
 export class RunEchoHandler {
-  @EventPattern(EchoCommands.run, { retry: { maxAttempts: JobKinds.echo.maxAttempts }, prefetch: 20 })
+  @EventPattern(EchoCommands.run, { retry: { maxAttempts: JobKinds.echo.maxAttempts }, prefetch: 200 })
   run(@Payload() cmd: RunEcho, @Ctx() job: JobContext): EchoResult {
     if (cmd.failPermanently) throw new PermanentError('Echo asked to fail permanently', 'permanent_failure');
     if (job.attempt <= cmd.failTimes) {

@@ -47,7 +47,8 @@ export class AmqpConnection {
       reconnectTimeInSeconds: 1,
       connectionOptions: { clientProperties: { connection_name: options.connectionName } },
     });
-    this.manager.on('connect', () => {
+    this.manager.on('connect', ({ connection }: { connection: ChannelModel }) => {
+      coalesceWrites(connection);
       this.logger.log(`Connected to RabbitMQ as ${options.connectionName}`);
     });
     this.manager.on('disconnect', ({ err }: { err?: Error }) => {

@@ -77,6 +77,7 @@ try {
   await waitFor(async () => (await count(`status = 'succeeded'`)) >= Math.min(200, N), { timeoutMs: 60_000 });
   const warmed = await count('true');
 
+  const commitsBefore = await commits();
   const latencies: number[] = [];
   let next = 0;
   const firstSubmit = Date.now();
@@ -100,6 +101,7 @@ try {
        FROM gateway.jobs WHERE created_at >= $1`,
     [new Date(firstSubmit)],
   );
+  const commitsPerJob = (await commits()) - commitsBefore;
   const endToEndSeconds = ((rows[0]?.last.getTime() ?? Date.now()) - firstSubmit) / 1000;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) =>
@@ -115,6 +117,7 @@ try {
       `${Math.round(N / endToEndSeconds)} jobs/s (${endToEndSeconds.toFixed(1)} s for all)`,
     ],
     ['failed jobs', rows[0]?.failed ?? '?'],
+    ['Postgres transactions per job (all services)', (commitsPerJob / N).toFixed(2)],
     ...Object.entries(rss).map(([service, mib]): [string, string] => [`peak RSS ${service}`, `${mib} MiB`]),
     ['peak RSS, four services', `${Object.values(rss).reduce((a, b) => a + b, 0)} MiB`],
   ];
@@ -123,6 +126,15 @@ try {
 } finally {
   await sql.end();
   await stack.stop();
+}
+
+/** Committed transactions in the bench database so far (pg_stat_database lags by up to ~0.5 s). */
+async function commits(): Promise<number> {
+  await sql.query('SELECT pg_stat_force_next_flush()');
+  const { rows } = await sql.query<{ n: string }>(
+    'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()',
+  );
+  return Number(rows[0]?.n ?? 0);
 }
 
 async function count(where: string): Promise<number> {

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { SERVICE_NODE_OPTIONS } from '#bootstrap';
 
 const services = [
   { name: 'gateway', port: 3000 },
@@ -18,7 +19,7 @@ let stopping = false;
 
 for (const { name, port } of services) {
   const child = spawn(process.execPath, [`${root}/apps/${name}/src/main.js`], {
-    env: { ...process.env, PORT: String(port) },
+    env: { ...process.env, PORT: String(port), ...nodeOptions(name) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.set(name, child);
@@ -71,6 +72,11 @@ async function announceWhenReady(): Promise<void> {
       '',
     ].join('\n') + '\n',
   );
+}
+
+function nodeOptions(name: string): Record<string, string> {
+  const flags = SERVICE_NODE_OPTIONS[name];
+  return flags ? { NODE_OPTIONS: [process.env.NODE_OPTIONS, flags].filter(Boolean).join(' ') } : {};
 }
 
 function stop(): void {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { parse, parseAllDocuments } from 'yaml';
+import { SERVICE_NODE_OPTIONS } from '#bootstrap';
 
 // No Docker engine or cluster here: the files are validated by reading them.
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -44,6 +45,7 @@ describe('docker-compose.yml', () => {
       const service = compose.services[app];
       expect(service?.build).toBe('.');
       expect(service?.environment).toMatchObject({ SERVICE: app, PORT: String(port) });
+      expect(service?.environment?.NODE_OPTIONS).toBe(SERVICE_NODE_OPTIONS[app]);
       expect(existsSync(`${root}apps/${app}/src/main.ts`)).toBe(true);
       expect(service?.depends_on).toEqual({
         rabbitmq: { condition: 'service_healthy' },
@@ -123,6 +125,7 @@ describe('k8s/ (kubectl apply -k)', () => {
       expect(container?.command).toEqual(['node', `dist/apps/${app}/src/main.js`]);
       expect(container?.ports).toEqual([{ name: 'http', containerPort: port }]);
       expect(container?.env).toContainEqual({ name: 'PORT', value: String(port) });
+      expect(container?.env.find((e) => e.name === 'NODE_OPTIONS')?.value).toBe(SERVICE_NODE_OPTIONS[app]);
       expect(container?.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
       expect(container?.startupProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
       expect(container?.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });

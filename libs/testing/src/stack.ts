@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { SERVICE_NODE_OPTIONS } from '#bootstrap';
 import { BrokerAdmin, TEST_RABBITMQ_URL, randomPrefix } from './broker-admin.js';
 import { ChildService } from './child-service.js';
 import { freePort } from './free-port.js';
@@ -57,6 +58,7 @@ export class Stack {
           RABBITMQ_URL: TEST_RABBITMQ_URL,
           DATABASE_URL: databaseUrl,
           LOG_LEVEL: 'warn',
+          ...(SERVICE_NODE_OPTIONS[service] ? { NODE_OPTIONS: SERVICE_NODE_OPTIONS[service] } : {}),
           ...options.env,
         }),
       );

@@ -2,6 +2,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { createDataSource, type DatabaseOptions } from './data-source.js';
+import { ensureDatabaseExists } from './ensure-database.js';
 
 /**
  * The app's DataSource for Nest (`@InjectDataSource()`, `@InjectRepository(Entity)`), built by
@@ -15,11 +16,15 @@ export function databaseModule(options: DatabaseOptions): DynamicModule {
   });
 }
 
-/** Runs `work` with a short-lived DataSource (migrations and seeds before boot, scripts). */
+/**
+ * Runs `work` with a short-lived DataSource (migrations and seeds before boot, scripts), creating the
+ * database first if the server does not have it.
+ */
 export async function withDataSource<T>(
   options: DatabaseOptions,
   work: (dataSource: DataSource) => Promise<T>,
 ): Promise<T> {
+  await ensureDatabaseExists(options.url);
   const dataSource = await createDataSource({ ...options, poolSize: 2 }).initialize();
   try {
     return await work(dataSource);

@@ -4,3 +4,4 @@ export * from './database-unavailable.js';
 export * from './migrate.js';
 export * from './database.module.js';
 export * from './group-committer.js';
+export * from './ensure-database.js';

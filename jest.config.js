@@ -8,7 +8,7 @@ const common = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { ...swc, swcrc: false }] },
   moduleNameMapper: {
-    '^#(artifacts|bootstrap|config|contracts|database|health|messaging|testing)$':
+    '^#(artifacts|bootstrap|config|contracts|database|health|messaging|observability|testing)$':
       '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

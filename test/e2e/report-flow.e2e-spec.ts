@@ -145,6 +145,13 @@ describe('a report, end to end through the gateway', () => {
       { timeoutMs: 30_000, intervalMs: 100, description: 'the echo job to finish' },
     );
     expect(done).toMatchObject({ status: 'succeeded', attempts: 3, result: { message: 'third time lucky' } });
+    const metrics = await (await fetch(`${stack.urls['report-service']}/metrics`)).text();
+    const queue = `${stack.prefix}.report-service.echo.run`;
+    const retried = new RegExp(
+      `^conveyor_messages_retried_total\\{[^}]*queue="${queue.replace(/\./g, '\\.')}"[^}]*\\} (\\d+)$`,
+      'm',
+    );
+    expect(Number(retried.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
   });
 
   it('pages through the job list with a cursor, newest first, filtered by kind', async () => {

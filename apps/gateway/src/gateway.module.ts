@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { messagingOptionsFrom, messagingReadiness } from '#bootstrap';
 import { databaseModule, pingDatabase } from '#database';
 import { HealthModule } from '#health';
+import { MetricsModule } from '#observability';
 import { AmqpTransport, MessagePublisher, MessagingModule } from '#messaging';
 import { DataSource } from 'typeorm';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
@@ -28,6 +29,7 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         MessagingModule.forRoot(messagingOptionsFrom(SERVICE_NAME, config)),
+        MetricsModule.forRoot(SERVICE_NAME),
         databaseModule(gatewayDatabase(config)),
         HealthModule.forRoot({
           inject: [DataSource, AmqpTransport, MessagePublisher],

@@ -4,6 +4,7 @@ import { ArtifactStore } from '#artifacts';
 import { messagingOptionsFrom, messagingReadiness } from '#bootstrap';
 import { databaseModule, pingDatabase } from '#database';
 import { HealthModule } from '#health';
+import { MetricsModule } from '#observability';
 import { AmqpTransport, MessagePublisher, MessagingModule } from '#messaging';
 import { RunEchoHandler } from './echo/run-echo.handler.js';
 import { OrdersRepository } from './orders/orders.repository.js';
@@ -23,6 +24,7 @@ export class ReportServiceModule {
       module: ReportServiceModule,
       imports: [
         MessagingModule.forRoot(messagingOptionsFrom(SERVICE_NAME, config)),
+        MetricsModule.forRoot(SERVICE_NAME),
         databaseModule(reportDatabaseOptions(config.DATABASE_URL)),
         HealthModule.forRoot({
           inject: [AmqpTransport, MessagePublisher, DataSource],

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { CommonConfig } from '#config';
 import type { ReadinessCheck } from '#health';
+import { Metrics } from '#observability';
 import { startTransport, type AmqpTransport, type MessagePublisher, type MessagingOptions } from '#messaging';
 
 export interface ServiceDefinition {
@@ -35,6 +36,7 @@ export async function createService(definition: ServiceDefinition): Promise<INes
     bufferLogs: false,
   });
   stopOnSignals(app, definition);
+  measureHttp(app);
   await definition.configure?.(app);
   if (definition.consumes) await startTransport(app);
   await app.listen(definition.config.PORT, definition.host ?? '0.0.0.0');
@@ -42,6 +44,22 @@ export async function createService(definition: ServiceDefinition): Promise<INes
     `${definition.name} listening on http://127.0.0.1:${definition.config.PORT}`,
   );
   return app;
+}
+
+/** Request durations by route pattern (never the raw URL: ids would explode the label set). */
+function measureHttp(app: NestFastifyApplication): void {
+  const metrics = app.get(Metrics, { strict: false });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      metrics.httpDuration.observe(
+        { method: request.method, route, status: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+      done();
+    });
 }
 
 /**

@@ -68,7 +68,19 @@ interface Consumer {
   tag?: string;
 }
 
-type Settlement = 'ack' | 'requeue';
+/** How a delivery ended: acked after success, retry or dead-letter, or given back to the queue. */
+export type DeliveryOutcome = 'succeeded' | 'retried' | 'dead-lettered' | 'requeued';
+
+export interface DeliveryReport {
+  readonly queue: string;
+  readonly type: string;
+  readonly outcome: DeliveryOutcome;
+  /** From delivery to settlement. */
+  readonly seconds: number;
+}
+
+/** Told about every settled delivery (metrics); must not throw. */
+export type DeliveryObserver = (report: DeliveryReport) => void;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -86,6 +98,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
   private readonly failedBy: string;
   private draining = false;
   private drained?: Promise<void>;
+  private readonly observers: DeliveryObserver[] = [];
 
   constructor(
     private readonly connection: AmqpConnection,
@@ -130,6 +143,10 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     }
     this.log.log(`Consuming ${this.consumers.map((c) => c.queue).join(', ') || 'nothing'}`);
     callback();
+  }
+
+  observe(observer: DeliveryObserver): void {
+    this.observers.push(observer);
   }
 
   /** Resolves once every consumer is attached (rejects after `timeoutMs`). */
@@ -270,20 +287,28 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
   }
 
   private async process(consumer: Consumer, channel: AnyChannel, message: ConsumeMessage): Promise<void> {
+    const started = process.hrtime.bigint();
     const envelope = readEnvelope(message);
     const jobId =
       consumer.lifecycle && envelope.jobId && UUID.test(envelope.jobId) ? envelope.jobId : undefined;
-    let settlement: Settlement;
+    let outcome: DeliveryOutcome;
     try {
-      settlement = await this.handle(consumer, message, envelope, jobId);
+      outcome = await this.handle(consumer, message, envelope, jobId);
     } catch (error) {
       // An outcome we depend on (a retry, a dead-letter, a lifecycle event) was not confirmed: the message
       // must come back. The pause keeps a broker in trouble from spinning us.
       this.log.error(`${describe(consumer, envelope)}: ${errorMessageOf(error)}; requeueing`);
       if (!this.draining) await sleep(this.options.requeueDelayMs ?? 1000);
-      settlement = 'requeue';
+      outcome = 'requeued';
     }
-    this.settle(consumer, channel, message, settlement);
+    this.settle(consumer, channel, message, outcome === 'requeued' ? 'requeue' : 'ack');
+    const report = {
+      queue: consumer.queue,
+      type: envelope.type,
+      outcome,
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    };
+    for (const observer of this.observers) observer(report);
   }
 
   private async handle(
@@ -291,13 +316,13 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     message: ConsumeMessage,
     envelope: IncomingEnvelope,
     jobId: string | undefined,
-  ): Promise<Settlement> {
+  ): Promise<DeliveryOutcome> {
     let payload: unknown;
     try {
       payload = this.decode(consumer, envelope, message.content);
     } catch (error) {
       await this.deadLetter(consumer, message, envelope, error, 'invalid', jobId);
-      return 'ack';
+      return 'dead-lettered';
     }
 
     const controller = new AbortController();
@@ -325,9 +350,8 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       try {
         result = await this.invoke(consumer.handler, payload, context);
       } catch (error) {
-        if (this.draining && controller.signal.aborted) return 'requeue';
-        await this.onFailure(consumer, message, envelope, error, jobId);
-        return 'ack';
+        if (this.draining && controller.signal.aborted) return 'requeued';
+        return await this.onFailure(consumer, message, envelope, error, jobId);
       }
       if (jobId) {
         await this.publisher.publish(
@@ -336,7 +360,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
           meta,
         );
       }
-      return 'ack';
+      return 'succeeded';
     } finally {
       this.aborts.delete(controller);
     }
@@ -380,11 +404,11 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     envelope: IncomingEnvelope,
     error: unknown,
     jobId: string | undefined,
-  ): Promise<void> {
+  ): Promise<'retried' | 'dead-lettered'> {
     const decision = consumer.policy.decide(error, envelope.attempt);
     if (decision.action === 'dead-letter') {
       await this.deadLetter(consumer, message, envelope, error, decision.reason, jobId);
-      return;
+      return 'dead-lettered';
     }
     const { names } = this.options;
     const failure = { message: errorMessageOf(error), code: errorCodeOf(error) };
@@ -412,6 +436,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
         { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent },
       );
     }
+    return 'retried';
   }
 
   private async deadLetter(
@@ -482,7 +507,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     consumer: Consumer,
     channel: AnyChannel,
     message: ConsumeMessage,
-    settlement: Settlement,
+    settlement: 'ack' | 'requeue',
   ): void {
     // A delivery tag is only valid on the channel it came from; if that channel closed, the broker has
     // already requeued the message, and acking on a new channel would close that one too.

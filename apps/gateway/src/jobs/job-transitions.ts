@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { JobFailed, JobProgressed, JobRetrying, JobStarted, JobSucceeded } from '#contracts';
 import { GroupCommitter } from '#database';
+import { Metrics } from '#observability';
 
 export type LifecycleChange =
   | { readonly type: 'started'; readonly event: JobStarted; readonly eventId: string }
@@ -26,7 +27,10 @@ export class JobTransitions {
     lanes: 1,
   });
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(Metrics) private readonly metrics: Metrics,
+  ) {}
 
   /** Resolves once the change is in the database (the event may then be acked). */
   apply(change: LifecycleChange): Promise<void> {
@@ -103,11 +107,12 @@ export class JobTransitions {
   private async succeeded(changes: readonly Of<'succeeded'>[]): Promise<void> {
     const latest = newestPerJob(changes, () => false);
     if (latest.length === 0) return;
-    await this.db.query(
+    await this.finish(
       `UPDATE gateway.jobs j SET status = 'succeeded', result = v.result, error = NULL, progress = 100,
               finished_at = v.at, seq = j.seq + 1, updated_at = now()
          FROM unnest($1::uuid[], $2::jsonb[], $3::timestamptz[]) AS v (id, result, at)
-        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled')`,
+        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled')
+        RETURNING j.kind, j.status, extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
       [
         latest.map((c) => c.event.jobId),
         latest.map((c) => JSON.stringify(c.event.result)),
@@ -116,13 +121,23 @@ export class JobTransitions {
     );
   }
 
+  /** Runs a terminal transition and counts the jobs it finished (only the ones it actually moved). */
+  private async finish(sql: string, parameters: unknown[]): Promise<void> {
+    const [rows] = await this.db.query<[Finished[], number]>(sql, parameters);
+    for (const row of rows) {
+      this.metrics.jobsFinished.inc({ kind: row.kind, status: row.status });
+      this.metrics.jobDuration.observe({ kind: row.kind }, Math.max(0, row.seconds));
+    }
+  }
+
   private async failed(changes: readonly Of<'failed'>[]): Promise<void> {
     const latest = newestPerJob(changes, () => false);
     if (latest.length === 0) return;
-    await this.db.query(
+    await this.finish(
       `UPDATE gateway.jobs j SET status = 'failed', error = v.error, finished_at = v.at, seq = j.seq + 1, updated_at = now()
          FROM unnest($1::uuid[], $2::jsonb[], $3::timestamptz[]) AS v (id, error, at)
-        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled')`,
+        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled')
+        RETURNING j.kind, j.status, extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
       [
         latest.map((c) => c.event.jobId),
         latest.map((c) => JSON.stringify(c.event.error)),
@@ -130,6 +145,13 @@ export class JobTransitions {
       ],
     );
   }
+}
+
+/** Rows a terminal UPDATE … RETURNING reports, for the finished-jobs metrics. */
+interface Finished {
+  kind: string;
+  status: string;
+  seconds: number;
 }
 
 /** One change per job (an UPDATE … FROM applies only one source row per target row anyway). */

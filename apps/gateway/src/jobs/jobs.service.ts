@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { JobKinds, type JobKind, type JobStatus } from '#contracts';
 import { GroupCommitter } from '#database';
+import { Metrics } from '#observability';
 import { errorMessageOf } from '#messaging';
 import { isAdmin, type Principal } from '../auth/principal.js';
 import type { OutboxMessage } from '../outbox/outbox.entity.js';
@@ -39,6 +40,7 @@ export class JobsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(OutboxPublisher) private readonly outbox: OutboxPublisher,
+    @Inject(Metrics) private readonly metrics: Metrics,
   ) {}
 
   /**
@@ -69,6 +71,7 @@ export class JobsService {
       },
     };
     await this.submissions.add({ job, message });
+    this.metrics.jobsSubmitted.inc({ kind: job.kind });
     this.outbox.publishAndForget(message).catch((error: unknown) => {
       this.logger.warn(`Fast-path publish of job ${job.id} failed: ${errorMessageOf(error)}`);
     });

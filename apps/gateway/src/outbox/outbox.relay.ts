@@ -8,6 +8,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { errorMessageOf } from '#messaging';
+import { Metrics } from '#observability';
 import { GATEWAY_CONFIG } from '../gateway.tokens.js';
 import type { GatewayConfig } from '../gateway.config.js';
 import type { OutboxMessage, OutboxMeta } from './outbox.entity.js';
@@ -40,7 +41,23 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     @InjectDataSource() private readonly db: DataSource,
     @Inject(OutboxPublisher) private readonly outbox: OutboxPublisher,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-  ) {}
+    @Inject(Metrics) metrics: Metrics,
+  ) {
+    metrics.gauge(
+      'conveyor_outbox_pending',
+      'Commands committed but not yet confirmed by the broker',
+      async () => {
+        const rows = await this.db.query<{ n: string }[]>('SELECT count(*) AS n FROM gateway.outbox');
+        return Number(rows[0]?.n ?? 0);
+      },
+    );
+    metrics.gauge('conveyor_outbox_oldest_age_seconds', 'Age of the oldest unconfirmed command', async () => {
+      const rows = await this.db.query<{ s: number | null }[]>(
+        'SELECT extract(epoch FROM now() - min(created_at))::float8 AS s FROM gateway.outbox',
+      );
+      return rows[0]?.s ?? 0;
+    });
+  }
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => {

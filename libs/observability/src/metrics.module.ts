@@ -1,0 +1,55 @@
+import {
+  Controller,
+  Get,
+  Header,
+  Inject,
+  Module,
+  type DynamicModule,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { AmqpTransport } from '#messaging';
+import { Metrics } from './metrics.js';
+
+@Controller()
+class MetricsController {
+  constructor(@Inject(Metrics) private readonly metrics: Metrics) {}
+
+  /** Prometheus text; no API key (keep it off the public ingress). */
+  @Get('metrics')
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}
+
+/** Counts what the transport settles, by queue and outcome. */
+class TransportMetrics implements OnModuleInit {
+  constructor(
+    @Inject(Metrics) private readonly metrics: Metrics,
+    @Inject(ModuleRef) private readonly modules: ModuleRef,
+  ) {}
+
+  onModuleInit(): void {
+    const transport = this.modules.get(AmqpTransport, { strict: false });
+    transport.observe(({ queue, outcome, seconds }) => {
+      this.metrics.messagesHandled.inc({ queue, outcome });
+      this.metrics.handlerDuration.observe({ queue }, seconds);
+      if (outcome === 'retried') this.metrics.messagesRetried.inc({ queue });
+      if (outcome === 'dead-lettered') this.metrics.messagesDeadLettered.inc({ queue });
+    });
+  }
+}
+
+@Module({})
+export class MetricsModule {
+  static forRoot(service: string): DynamicModule {
+    return {
+      module: MetricsModule,
+      global: true,
+      controllers: [MetricsController],
+      providers: [{ provide: Metrics, useValue: new Metrics(service) }, TransportMetrics],
+      exports: [Metrics],
+    };
+  }
+}

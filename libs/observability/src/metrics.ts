@@ -1,0 +1,86 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every service's Prometheus metrics (API.md, "Health and metrics"). Labels stay bounded: kinds,
+ * statuses, queue names and route patterns, never job ids or raw URLs.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly jobsSubmitted = new Counter({
+    name: 'conveyor_jobs_submitted_total',
+    help: 'Jobs accepted (202) by the gateway',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly jobsFinished = new Counter({
+    name: 'conveyor_jobs_finished_total',
+    help: 'Jobs that reached a terminal status',
+    labelNames: ['kind', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly jobDuration = new Histogram({
+    name: 'conveyor_job_duration_seconds',
+    help: 'From submission to terminal status',
+    labelNames: ['kind'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [this.registry],
+  });
+
+  readonly messagesHandled = new Counter({
+    name: 'conveyor_messages_handled_total',
+    help: 'Deliveries settled by this service, by outcome',
+    labelNames: ['queue', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly messagesRetried = new Counter({
+    name: 'conveyor_messages_retried_total',
+    help: 'Deliveries republished to a retry tier',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
+
+  readonly messagesDeadLettered = new Counter({
+    name: 'conveyor_messages_dead_lettered_total',
+    help: 'Deliveries sent to a dead-letter queue',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
+
+  readonly handlerDuration = new Histogram({
+    name: 'conveyor_message_handling_seconds',
+    help: 'From delivery to settlement',
+    labelNames: ['queue'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'conveyor_http_request_duration_seconds',
+    help: 'HTTP requests, by route pattern',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  constructor(readonly service: string) {
+    this.registry.setDefaultLabels({ service });
+    // Process metrics, including event-loop lag (nodejs_eventloop_lag_*).
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
+  }
+
+  /** A gauge read at scrape time (outbox backlog, queue depth, ...). */
+  gauge(name: string, help: string, read: () => Promise<number> | number): Gauge {
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        this.set(await read());
+      },
+    });
+  }
+}

@@ -9,12 +9,14 @@ import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { EchoController } from './echo/echo.controller.js';
 import type { GatewayConfig } from './gateway.config.js';
 import { GATEWAY_CONFIG } from './gateway.tokens.js';
+import { IdempotencyKeysJanitor } from './jobs/idempotency-keys.janitor.js';
 import { JobEventsHandler } from './jobs/job-events.handler.js';
 import { JobTransitions } from './jobs/job-transitions.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { JobsService } from './jobs/jobs.service.js';
 import { OutboxPublisher } from './outbox/outbox.publisher.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
+import { PaymentsController } from './payments/payments.controller.js';
 import { ReportDownloads } from './reports/report-downloads.js';
 import { ReportsController } from './reports/reports.controller.js';
 import { ArtifactStore } from '#artifacts';
@@ -39,12 +41,13 @@ export class GatewayModule {
           ],
         }),
       ],
-      controllers: [JobsController, ReportsController, EchoController, JobEventsHandler],
+      controllers: [JobsController, ReportsController, EchoController, PaymentsController, JobEventsHandler],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         ApiKeyGuard,
         JobsService,
         JobTransitions,
+        IdempotencyKeysJanitor,
         OutboxPublisher,
         OutboxRelay,
         ReportDownloads,

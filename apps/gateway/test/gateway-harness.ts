@@ -17,7 +17,7 @@ export interface TestGateway {
   readonly url: string;
   request(
     path: string,
-    init?: { method?: string; key?: string; body?: unknown },
+    init?: { method?: string; key?: string; body?: unknown; headers?: Record<string, string> },
   ): Promise<{ status: number; body: unknown; headers: Headers }>;
 }
 
@@ -40,7 +40,7 @@ export async function startTestGateway(env: { prefix: string; databaseUrl: strin
     app,
     url,
     async request(path, init = {}) {
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...init.headers };
       if (init.key) headers.authorization = `Bearer ${init.key}`;
       if (init.body !== undefined) headers['content-type'] = 'application/json';
       const response = await fetch(`${url}${path}`, {

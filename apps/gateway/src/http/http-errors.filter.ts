@@ -10,6 +10,7 @@ import type { FastifyReply } from 'fastify';
 import { isDatabaseUnavailable } from '#database';
 import {
   GoneError,
+  IdempotencyConflictError,
   InvalidCursorError,
   JobNotFoundError,
   JobStateConflictError,
@@ -46,8 +47,9 @@ export class HttpErrorsFilter implements ExceptionFilter {
       return { body: body(status, message), headers: {} };
     }
     if (exception instanceof JobNotFoundError) return { body: body(404, exception.message), headers: {} };
-    if (exception instanceof JobStateConflictError)
+    if (exception instanceof JobStateConflictError || exception instanceof IdempotencyConflictError) {
       return { body: body(409, exception.message), headers: {} };
+    }
     if (exception instanceof GoneError) return { body: body(410, exception.message), headers: {} };
     if (exception instanceof InvalidCursorError) return { body: body(400, [exception.message]), headers: {} };
     if (isDatabaseUnavailable(exception)) {

@@ -32,3 +32,11 @@ export class InvalidCursorError extends Error {
     this.name = 'InvalidCursorError';
   }
 }
+
+/** The Idempotency-Key was used before, on this route, for a different request. */
+export class IdempotencyConflictError extends Error {
+  constructor(readonly key: string) {
+    super('This Idempotency-Key was already used with a different request body');
+    this.name = 'IdempotencyConflictError';
+  }
+}

@@ -10,7 +10,7 @@ import { isAdmin, type Principal } from '../auth/principal.js';
 import type { OutboxMessage } from '../outbox/outbox.entity.js';
 import { OutboxPublisher } from '../outbox/outbox.publisher.js';
 import { decodeCursor, encodeCursor } from './job-cursor.js';
-import { JobNotFoundError } from './job-errors.js';
+import { IdempotencyConflictError, JobNotFoundError } from './job-errors.js';
 import { JobEntity } from './job.entity.js';
 
 export interface Submission {
@@ -22,6 +22,31 @@ export interface Submission {
   readonly traceparent?: string;
 }
 
+/** What an Idempotency-Key stands for: the key, on this route, for a request with this hash. */
+export interface IdempotencyKey {
+  readonly key: string;
+  readonly route: string;
+  readonly requestHash: string;
+}
+
+export interface SubmitOutcome {
+  readonly job: JobEntity;
+  /** false: the key was used before for the same request, and this is that job as it is now. */
+  readonly created: boolean;
+}
+
+interface PreparedSubmission {
+  readonly job: JobEntity;
+  readonly message: OutboxMessage;
+}
+
+interface Queryable {
+  query(sql: string, parameters?: unknown[]): Promise<unknown>;
+}
+
+/** How long an Idempotency-Key holds (API.md). */
+const IDEMPOTENCY_WINDOW = '24 hours';
+
 export interface JobQuery {
   readonly kind?: JobKind;
   readonly status?: JobStatus;
@@ -32,10 +57,10 @@ export interface JobQuery {
 @Injectable()
 export class JobsService {
   private readonly logger = new Logger(JobsService.name);
-  private readonly submissions = new GroupCommitter<{ job: JobEntity; message: OutboxMessage }>(
-    (batch) => this.insert(batch),
-    { maxBatch: 500, lanes: 2 },
-  );
+  private readonly submissions = new GroupCommitter<PreparedSubmission>((batch) => this.insert(batch), {
+    maxBatch: 500,
+    lanes: 2,
+  });
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -49,6 +74,53 @@ export class JobsService {
    * holding up the response; the relay covers it if it fails.
    */
   async submit(principal: Principal, submission: Submission): Promise<JobEntity> {
+    const prepared = this.prepare(principal, submission);
+    await this.submissions.add(prepared);
+    this.accepted(prepared);
+    return prepared.job;
+  }
+
+  /**
+   * A submission under an Idempotency-Key: the key row, the job and its outbox row commit together. The
+   * same key with the same request (within 24 h) returns the job it created, as it is now; with another
+   * request it is a conflict. Two requests racing on one key serialize on the key's row.
+   */
+  async submitOnce(
+    principal: Principal,
+    key: IdempotencyKey,
+    submission: Submission,
+  ): Promise<SubmitOutcome> {
+    const prepared = this.prepare(principal, submission);
+    const existing = await this.db.transaction(async (tx) => {
+      // An INSERT … RETURNING comes back as its rows (TypeORM pairs rows with counts for UPDATE/DELETE only).
+      const claimed = await tx.query<{ job_id: string }[]>(
+        `INSERT INTO gateway.idempotency_keys AS k (tenant, route, key, request_hash, job_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, now())
+         ON CONFLICT (tenant, route, key) DO UPDATE
+           SET request_hash = EXCLUDED.request_hash, job_id = EXCLUDED.job_id, created_at = EXCLUDED.created_at
+           WHERE k.created_at < now() - interval '${IDEMPOTENCY_WINDOW}'
+         RETURNING job_id`,
+        [principal.tenant, key.route, key.key, key.requestHash, prepared.job.id],
+      );
+      if (claimed.length > 0) {
+        await this.insert([prepared], tx);
+        return undefined;
+      }
+      const rows = await tx.query<{ request_hash: string; job_id: string }[]>(
+        `SELECT request_hash, job_id FROM gateway.idempotency_keys WHERE tenant = $1 AND route = $2 AND key = $3`,
+        [principal.tenant, key.route, key.key],
+      );
+      const row = rows[0];
+      if (!row) throw new Error('idempotency key vanished inside its own transaction');
+      if (row.request_hash !== key.requestHash) throw new IdempotencyConflictError(key.key);
+      return row.job_id;
+    });
+    if (existing) return { job: await this.get(principal, existing), created: false };
+    this.accepted(prepared);
+    return { job: prepared.job, created: true };
+  }
+
+  private prepare(principal: Principal, submission: Submission): PreparedSubmission {
     const spec = JobKinds[submission.kind];
     const now = new Date(); // millisecond precision, so keyset cursors round-trip exactly
     const job = newJob({
@@ -70,18 +142,21 @@ export class JobsService {
         ...(submission.traceparent === undefined ? {} : { traceparent: submission.traceparent }),
       },
     };
-    await this.submissions.add({ job, message });
+    return { job, message };
+  }
+
+  /** After the commit: count it and publish the command without holding up the response. */
+  private accepted({ job, message }: PreparedSubmission): void {
     this.metrics.jobsSubmitted.inc({ kind: job.kind });
     this.outbox.publishAndForget(message).catch((error: unknown) => {
       this.logger.warn(`Fast-path publish of job ${job.id} failed: ${errorMessageOf(error)}`);
     });
-    return job;
   }
 
   /** Many submissions, one INSERT … SELECT FROM unnest(…) for the jobs and one for their outbox rows, in one statement. */
-  private async insert(batch: readonly { job: JobEntity; message: OutboxMessage }[]): Promise<void> {
-    const column = <V>(pick: (item: { job: JobEntity; message: OutboxMessage }) => V) => batch.map(pick);
-    await this.db.query(
+  private async insert(batch: readonly PreparedSubmission[], db: Queryable = this.db): Promise<void> {
+    const column = <V>(pick: (item: PreparedSubmission) => V) => batch.map(pick);
+    await db.query(
       `WITH jobs AS (
          INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, created_at, updated_at)
          SELECT id, tenant, kind, 'queued', max_attempts, input, created_at, created_at

@@ -1,11 +1,31 @@
-import { HttpCode, HttpStatus, Post, UseGuards, applyDecorators } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiOperation } from '@nestjs/swagger';
+import { BadRequestException, HttpCode, HttpStatus, Post, UseGuards, applyDecorators } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiBody,
+  ApiConflictResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ApiKeyGuard, RequireScope } from '../auth/api-key.guard.js';
+import type { Principal } from '../auth/principal.js';
+import { requestHash } from './canonical-json.js';
+import { toJobView, type JobView } from './job.view.js';
+import type { JobsService, Submission } from './jobs.service.js';
 
 /** The decorators every submit route shares: POST, jobs:write, 202, the body documented from its schema. */
-export function SubmitJob(summary: string, schema: z.ZodType): MethodDecorator {
+export function SubmitJob(summary: string, schema: z.ZodType, { keyRequired = false } = {}): MethodDecorator {
   return applyDecorators(
+    ApiHeader({
+      name: 'Idempotency-Key',
+      required: keyRequired,
+      description: 'Same key + same body within 24 h returns the same job (200); another body is a 409',
+    }),
+    ApiOkResponse({ description: 'The job this Idempotency-Key created before, as it is now' }),
+    ApiConflictResponse({ description: 'The Idempotency-Key was used with another body' }),
     Post(),
     HttpCode(HttpStatus.ACCEPTED),
     UseGuards(ApiKeyGuard),
@@ -17,4 +37,38 @@ export function SubmitJob(summary: string, schema: z.ZodType): MethodDecorator {
     }),
     ApiAcceptedResponse({ description: 'The job, queued: it will run' }),
   );
+}
+
+const VISIBLE_ASCII = /^[\x21-\x7e]{1,255}$/;
+
+export interface SubmitRequest {
+  readonly principal: Principal;
+  /** The route the key is scoped to, e.g. `reports`. */
+  readonly route: string;
+  readonly idempotencyKey: string | undefined;
+  readonly keyRequired?: boolean;
+  /** The body as sent, for comparing repeated requests (canonical JSON). */
+  readonly rawBody: unknown;
+  readonly submission: Submission;
+  readonly reply: FastifyReply;
+}
+
+/** Submits, honouring Idempotency-Key: 202 for a new job, 200 for the job an earlier identical request made. */
+export async function submitJob(jobs: JobsService, request: SubmitRequest): Promise<JobView> {
+  const { idempotencyKey: key, principal, submission } = request;
+  if (key === undefined) {
+    if (request.keyRequired)
+      throw new BadRequestException(['Idempotency-Key: header is required on this route']);
+    return toJobView(await jobs.submit(principal, submission));
+  }
+  if (!VISIBLE_ASCII.test(key)) {
+    throw new BadRequestException(['Idempotency-Key: must be 1 to 255 visible ASCII characters']);
+  }
+  const outcome = await jobs.submitOnce(
+    principal,
+    { key, route: request.route, requestHash: requestHash(request.rawBody) },
+    submission,
+  );
+  if (!outcome.created) void request.reply.status(HttpStatus.OK);
+  return toJobView(outcome.job);
 }

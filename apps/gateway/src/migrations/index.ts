@@ -1,3 +1,4 @@
 import { CreateJobs1763700000000 } from './1763700000000-create-jobs.js';
+import { CreateIdempotencyKeys1763800000000 } from './1763800000000-create-idempotency-keys.js';
 
-export const gatewayMigrations = [CreateJobs1763700000000];
+export const gatewayMigrations = [CreateJobs1763700000000, CreateIdempotencyKeys1763800000000];

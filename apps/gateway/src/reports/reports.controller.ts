@@ -2,20 +2,23 @@ import {
   Body,
   Controller,
   Get,
+  Headers,
   Inject,
   Param,
   ParseUUIDPipe,
+  Res,
   StreamableFile,
   UseGuards,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { GenerateReport } from '#contracts';
 import { ApiKeyGuard, RequireScope } from '../auth/api-key.guard.js';
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { ZodPipe } from '../http/zod.pipe.js';
-import { toJobView, type JobView } from '../jobs/job.view.js';
+import type { JobView } from '../jobs/job.view.js';
 import { JobsService } from '../jobs/jobs.service.js';
-import { SubmitJob } from '../jobs/submit-job.js';
+import { SubmitJob, submitJob } from '../jobs/submit-job.js';
 import { ReportDownloads } from './report-downloads.js';
 
 @ApiTags('reports')
@@ -29,9 +32,13 @@ export class ReportsController {
   @SubmitJob('Export the orders dataset as CSV (or PDF)', GenerateReport)
   async submit(
     @Body(new ZodPipe(GenerateReport)) body: GenerateReport,
+    @Body() rawBody: unknown,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
     @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JobView> {
-    return toJobView(await this.jobs.submit(principal, { kind: 'report', command: body, input: body }));
+    const submission = { kind: 'report', command: body, input: body } as const;
+    return submitJob(this.jobs, { principal, route: 'reports', idempotencyKey, rawBody, submission, reply });
   }
 
   @Get(':id/download')

@@ -1,8 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { parse, parseAllDocuments } from 'yaml';
 import { SERVICE_NODE_OPTIONS } from '#bootstrap';
+import { commandContracts } from '#contracts';
 
 // No Docker engine or cluster here: the files are validated by reading them.
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -78,74 +80,140 @@ describe('Dockerfile', () => {
   });
 });
 
+interface Probe {
+  httpGet: { path: string; port: string };
+}
+
 interface Container {
+  name: string;
+  image: string;
   command: string[];
-  ports: { name: string; containerPort: number }[];
-  env: { name: string; value: string }[];
-  resources: { requests: object; limits: object };
-  securityContext: Record<string, unknown>;
-  livenessProbe: { httpGet: { path: string; port: string } };
-  readinessProbe: { httpGet: { path: string; port: string } };
-  startupProbe: { httpGet: { path: string; port: string } };
+  ports?: { name: string; containerPort: number }[];
+  env?: { name: string; value?: string }[];
+  resources?: { requests?: object; limits?: object };
+  securityContext?: Record<string, unknown>;
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  startupProbe?: Probe;
+}
+
+interface PodSpec {
+  terminationGracePeriodSeconds?: number;
+  securityContext?: Record<string, unknown>;
+  containers: Container[];
+  initContainers?: Container[];
 }
 
 interface Manifest {
   kind: string;
-  metadata: { name: string };
-  spec: {
-    template: {
-      spec: {
-        terminationGracePeriodSeconds: number;
-        securityContext: Record<string, unknown>;
-        containers: Container[];
-      };
-    };
-    ports: { targetPort: string }[];
-  };
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: Record<string, unknown>;
+  data?: Record<string, string>;
 }
 
-describe('k8s/ (kubectl apply -k)', () => {
-  const kustomization = parse(read('k8s/kustomization.yaml')) as { resources: string[] };
-  const manifests = kustomization.resources.flatMap((file) =>
-    parseAllDocuments(read(`k8s/${file}`)).map((d) => d.toJS() as Manifest),
-  );
-  const config = manifests.find((m) => m.kind === 'ConfigMap') as unknown as
-    { data: Record<string, string> } | undefined;
+const podOf = (m: Manifest) => (m.spec.template as { spec: PodSpec }).spec;
 
-  it('lists only files that exist', () => {
-    for (const file of kustomization.resources) expect(existsSync(`${root}k8s/${file}`)).toBe(true);
+describe('k8s/ rendered with kubectl kustomize', () => {
+  const rendered = execFileSync('kubectl', ['kustomize', `${root}k8s`], { encoding: 'utf8' });
+  const manifests = parseAllDocuments(rendered).map((d) => d.toJS() as Manifest);
+  const byKind = (kind: string) => manifests.filter((m) => m.kind === kind);
+  const config = byKind('ConfigMap')[0]?.data ?? {};
+  const workloads = [...byKind('Deployment'), ...byKind('Job')];
+  const allContainers = workloads.flatMap((w) => [
+    ...podOf(w).containers,
+    ...(podOf(w).initContainers ?? []),
+  ]);
+
+  it('pins images (no latest tag) and carries no literal secret', () => {
+    expect(allContainers.length).toBeGreaterThan(4);
+    for (const c of allContainers) expect(c.image).toMatch(/:(?!latest$)[\w.-]+$/);
+    expect(byKind('Secret')).toEqual([]);
+    for (const c of allContainers) {
+      for (const e of c.env ?? []) expect(e.value ?? '').not.toMatch(/:\/\/[^/\s]*:[^/\s]*@/);
+    }
+    expect(Object.values(config).join(' ')).not.toMatch(/:\/\/[^/\s]*:[^/\s]*@/);
   });
 
-  it.each(Object.entries(apps))(
-    '%s has a Deployment probed on its real endpoints, restricted, with resources',
-    (app, port) => {
-      const deployment = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === app);
-      const pod = deployment?.spec.template.spec;
-      const container = pod?.containers[0];
-      expect(container?.command).toEqual(['node', `dist/apps/${app}/src/main.js`]);
-      expect(container?.ports).toEqual([{ name: 'http', containerPort: port }]);
-      expect(container?.env).toContainEqual({ name: 'PORT', value: String(port) });
-      expect(container?.env.find((e) => e.name === 'NODE_OPTIONS')?.value).toBe(SERVICE_NODE_OPTIONS[app]);
-      expect(container?.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
-      expect(container?.startupProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
-      expect(container?.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
-      expect(container?.resources.requests).toBeDefined();
-      expect(container?.resources.limits).toBeDefined();
-      expect(pod?.securityContext).toMatchObject({
+  it('runs every container restricted: non-root, no privilege escalation, ALL dropped, read-only root, seccomp, resources', () => {
+    for (const w of workloads) {
+      expect(podOf(w).securityContext).toMatchObject({
         runAsNonRoot: true,
         seccompProfile: { type: 'RuntimeDefault' },
       });
-      expect(container?.securityContext).toMatchObject({
+    }
+    for (const c of allContainers) {
+      expect(c.securityContext).toMatchObject({
         allowPrivilegeEscalation: false,
         readOnlyRootFilesystem: true,
         capabilities: { drop: ['ALL'] },
       });
-      // The kubelet must wait longer than the service's own drain before it kills the pod.
-      const graceMs = Number.parseInt(config?.data.SHUTDOWN_GRACE ?? '', 10) * 1000;
-      expect((pod?.terminationGracePeriodSeconds ?? 0) * 1000).toBeGreaterThan(graceMs);
+      expect(c.resources?.requests).toBeDefined();
+      expect(c.resources?.limits).toBeDefined();
+    }
+  });
 
-      const service = manifests.find((m) => m.kind === 'Service' && m.metadata.name === app);
-      expect(service?.spec.ports[0]?.targetPort).toBe('http');
+  it.each(Object.entries(apps))(
+    '%s: a Deployment probed on the paths and port the service serves',
+    (app, port) => {
+      const deployment = byKind('Deployment').find((m) => m.metadata.name === app);
+      expect(deployment).toBeDefined();
+      const pod = podOf(deployment as Manifest);
+      const container = pod.containers[0];
+      expect(container?.command).toEqual(['node', `dist/apps/${app}/src/main.js`]);
+      expect(container?.ports).toEqual([{ name: 'http', containerPort: port }]);
+      expect(container?.env).toContainEqual({ name: 'PORT', value: String(port) });
+      expect(container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value).toBe(SERVICE_NODE_OPTIONS[app]);
+      // The same paths test/e2e/services-lifecycle.e2e-spec.ts checks on the running service.
+      expect(container?.livenessProbe?.httpGet).toEqual({ path: '/health/live', port: 'http' });
+      expect(container?.startupProbe?.httpGet).toEqual({ path: '/health/live', port: 'http' });
+      expect(container?.readinessProbe?.httpGet).toEqual({ path: '/health/ready', port: 'http' });
+      // The kubelet must wait longer than the service's own drain before it kills the pod.
+      const graceMs = Number.parseInt(config.SHUTDOWN_GRACE ?? '', 10) * 1000;
+      expect((pod.terminationGracePeriodSeconds ?? 0) * 1000).toBeGreaterThan(graceMs);
+
+      const service = byKind('Service').find((m) => m.metadata.name === app);
+      expect((service?.spec.ports as { targetPort: string }[] | undefined)?.[0]?.targetPort).toBe('http');
+      const budget = byKind('PodDisruptionBudget').find((m) => m.metadata.name === app);
+      expect(budget?.spec).toMatchObject({
+        minAvailable: 1,
+        selector: { matchLabels: { 'app.kubernetes.io/name': app } },
+      });
     },
   );
+
+  it('migrates every service with a database in a Job before the rollout', () => {
+    const job = byKind('Job')[0];
+    const steps = podOf(job as Manifest).initContainers ?? [];
+    expect(steps.map((c) => c.command[1])).toEqual([
+      'dist/apps/gateway/src/main.js',
+      'dist/apps/report-service/src/main.js',
+      'dist/apps/payment-service/src/main.js',
+    ]);
+    for (const step of steps) expect(step.env).toContainEqual({ name: 'MIGRATE_ONLY', value: 'true' });
+  });
+
+  it('denies all traffic by default and scales workers on the depth of the queues they consume', () => {
+    const policies = byKind('NetworkPolicy');
+    expect(policies.find((p) => p.metadata.name === 'default-deny')?.spec).toEqual({
+      podSelector: {},
+      policyTypes: ['Ingress', 'Egress'],
+    });
+    for (const worker of ['report-service', 'payment-service', 'notification-service']) {
+      const scaled = byKind('ScaledObject').find((m) => m.metadata.name === worker);
+      expect(scaled?.spec.scaleTargetRef).toEqual({ name: worker });
+      const queues = (scaled?.spec.triggers as { type: string; metadata: { queueName: string } }[]).map(
+        (t) => {
+          expect(t.type).toBe('rabbitmq');
+          return t.metadata.queueName;
+        },
+      );
+      const expected = commandContracts()
+        .filter((c) => c.consumer === worker)
+        .map((c) => `${config.CONVEYOR_PREFIX}.${worker}.${c.name}`);
+      expect(queues.sort()).toEqual(expected.sort());
+    }
+    expect(
+      byKind('HorizontalPodAutoscaler').map((h) => (h.spec.scaleTargetRef as { name: string }).name),
+    ).toEqual(['gateway']);
+  });
 });

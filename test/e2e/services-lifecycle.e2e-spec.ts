@@ -67,6 +67,23 @@ describe('each service, built and run as its own process', () => {
     }
   });
 
+  it('with MIGRATE_ONLY=true applies the migrations and exits 0 without serving (the k8s migration Job)', async () => {
+    const migrating = await createTestDatabase('migrate-only');
+    try {
+      const child = ChildService.node([entry('gateway')], {
+        MIGRATE_ONLY: 'true',
+        CONVEYOR_PREFIX: prefix,
+        DATABASE_URL: migrating.url,
+        PORT: String(await freePort()),
+      });
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+      expect(child.stdout).toMatch(/Applied gateway migration/);
+      expect(child.stdout).not.toMatch(/listening on/);
+    } finally {
+      await migrating.drop();
+    }
+  });
+
   it('refuses to start on a bad environment, naming the variable', async () => {
     const child = ChildService.node([entry('report-service')], { PORT: 'eighty', RETRY_TIERS: '1s,later' });
     expect(await child.exited).toEqual({ code: 78, signal: null });

@@ -93,7 +93,16 @@ function stopOnSignals(app: INestApplication, definition: ServiceDefinition): vo
 /** For `main.ts`: start, or log why not and exit non-zero. */
 export function runService(definition: () => ServiceDefinition | Promise<ServiceDefinition>): void {
   Promise.resolve()
-    .then(async () => createService(await definition()))
+    .then(async () => {
+      // Preparing the definition applies the service's migrations (and seed); MIGRATE_ONLY stops there, for
+      // a migration Job that runs before a rollout.
+      const prepared = await definition();
+      if (process.env.MIGRATE_ONLY === 'true') {
+        new Logger(prepared.name).log('Migrations applied (MIGRATE_ONLY): exiting');
+        process.exit(0);
+      }
+      await createService(prepared);
+    })
     .catch((error: unknown) => {
       new Logger('bootstrap').error(error instanceof Error ? (error.stack ?? error.message) : String(error));
       process.exit(1);

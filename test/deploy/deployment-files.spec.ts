@@ -25,11 +25,12 @@ describe('docker-compose.yml', () => {
     configs: Record<string, { content: string }>;
   };
 
-  it('runs the broker, the database, the dev inbox and the four services', () => {
+  it('runs the broker, the database, the dev inbox, the migrations and the four services', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
       [
         'gateway',
         'mailpit',
+        'migrate',
         'notification-service',
         'payment-service',
         'postgres',
@@ -39,6 +40,7 @@ describe('docker-compose.yml', () => {
     );
     expect(compose.services.rabbitmq?.healthcheck).toBeDefined();
     expect(compose.services.postgres?.healthcheck).toBeDefined();
+    expect(compose.services.migrate?.environment).toMatchObject({ MIGRATE_ONLY: 'true' });
   });
 
   it.each(Object.entries(apps))(
@@ -52,7 +54,10 @@ describe('docker-compose.yml', () => {
       expect(service?.depends_on).toEqual({
         rabbitmq: { condition: 'service_healthy' },
         postgres: { condition: 'service_healthy' },
+        migrate: { condition: 'service_completed_successfully' },
       });
+      // The health check asks the service's own readiness endpoint on its own port.
+      expect(service?.healthcheck?.test.join(' ')).toContain("process.env.PORT+'/health/ready'");
       // Each service connects as its own RabbitMQ user, declared in the broker definitions.
       const user = new URL(service?.environment?.RABBITMQ_URL ?? '').username;
       expect(user).toBe(app);

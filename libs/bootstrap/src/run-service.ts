@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import { Logger, type DynamicModule, type INestApplication, type LogLevel } from '@nestjs/common';
+import { Logger, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { CommonConfig } from '#config';
 import type { ReadinessCheck } from '#health';
-import { Metrics } from '#observability';
+import { createLogger, Metrics, PinoNestLogger } from '#observability';
 import { startTransport, type AmqpTransport, type MessagePublisher, type MessagingOptions } from '#messaging';
 
 export interface ServiceDefinition {
@@ -20,19 +20,27 @@ export interface ServiceDefinition {
   readonly configure?: (app: NestFastifyApplication) => void | Promise<void>;
 }
 
-const levels: Record<CommonConfig['LOG_LEVEL'], LogLevel[]> = {
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
+/** JSON lines in production, human-readable otherwise, unless LOG_FORMAT says which. */
+function serviceLogger(
+  name: string,
+  settings: { LOG_LEVEL?: string; LOG_FORMAT?: string; NODE_ENV?: string },
+): PinoNestLogger {
+  const level =
+    (['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const).find((l) => l === settings.LOG_LEVEL) ??
+    'info';
+  const format =
+    settings.LOG_FORMAT === 'json' || settings.LOG_FORMAT === 'pretty'
+      ? settings.LOG_FORMAT
+      : settings.NODE_ENV === 'production'
+        ? 'json'
+        : 'pretty';
+  return new PinoNestLogger(createLogger(name, level, format));
+}
 
 /** Creates the app, wires SIGTERM/SIGINT to a graceful close, starts consuming and listens on `PORT`. */
 export async function createService(definition: ServiceDefinition): Promise<INestApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(definition.module, new FastifyAdapter(), {
-    logger: levels[definition.config.LOG_LEVEL],
+    logger: serviceLogger(definition.name, definition.config),
     bufferLogs: false,
   });
   stopOnSignals(app, definition);
@@ -46,9 +54,13 @@ export async function createService(definition: ServiceDefinition): Promise<INes
   return app;
 }
 
-/** Request durations by route pattern (never the raw URL: ids would explode the label set). */
+/**
+ * Request durations by route pattern (never the raw URL: ids would explode the label set), and one log
+ * line per request (probes and scrapes at debug level, so they do not drown the rest).
+ */
 function measureHttp(app: NestFastifyApplication): void {
   const metrics = app.get(Metrics, { strict: false });
+  const logger = new Logger('Http');
   app
     .getHttpAdapter()
     .getInstance()
@@ -58,6 +70,16 @@ function measureHttp(app: NestFastifyApplication): void {
         { method: request.method, route, status: String(reply.statusCode) },
         reply.elapsedTime / 1000,
       );
+      const line = {
+        msg: `${request.method} ${route} ${reply.statusCode}`,
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        tenant: (request as { principal?: { tenant?: string } }).principal?.tenant,
+      };
+      if (route.startsWith('/health') || route === '/metrics') logger.debug(line);
+      else logger.log(line);
       done();
     });
 }
@@ -91,7 +113,13 @@ function stopOnSignals(app: INestApplication, definition: ServiceDefinition): vo
 }
 
 /** For `main.ts`: start, or log why not and exit non-zero. */
-export function runService(definition: () => ServiceDefinition | Promise<ServiceDefinition>): void {
+export function runService(
+  name: string,
+  definition: () => ServiceDefinition | Promise<ServiceDefinition>,
+): void {
+  // Logging is set up from the raw environment first, so even configuration and migration output is
+  // structured; the validated configuration takes over once the app exists.
+  Logger.overrideLogger(serviceLogger(name, process.env));
   Promise.resolve()
     .then(async () => {
       // Preparing the definition applies the service's migrations (and seed); MIGRATE_ONLY stops there, for

@@ -46,6 +46,8 @@ export const commonConfigSchema = z.object({
   PUBLISH_CONFIRM_TIMEOUT: durationMs.default(10_000),
   SHUTDOWN_GRACE: durationMs.default(25_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  /** JSON lines (production) or human-readable (development); by default decided by NODE_ENV. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 });
 
 export type CommonConfig = z.output<typeof commonConfigSchema>;

@@ -74,6 +74,10 @@ export type DeliveryOutcome = 'succeeded' | 'retried' | 'dead-lettered' | 'reque
 export interface DeliveryReport {
   readonly queue: string;
   readonly type: string;
+  readonly jobId: string | undefined;
+  readonly tenant: string | undefined;
+  readonly attempt: number;
+  readonly messageId: string | undefined;
   readonly outcome: DeliveryOutcome;
   /** From delivery to settlement. */
   readonly seconds: number;
@@ -305,6 +309,10 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     const report = {
       queue: consumer.queue,
       type: envelope.type,
+      jobId: envelope.jobId,
+      tenant: envelope.tenant,
+      attempt: envelope.attempt,
+      messageId: envelope.messageId,
       outcome,
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
     };

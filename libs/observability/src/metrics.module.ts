@@ -3,6 +3,7 @@ import {
   Get,
   Header,
   Inject,
+  Logger,
   Module,
   type DynamicModule,
   type OnModuleInit,
@@ -23,8 +24,10 @@ class MetricsController {
   }
 }
 
-/** Counts what the transport settles, by queue and outcome. */
+/** Counts what the transport settles, by queue and outcome, and logs one line per message handled. */
 class TransportMetrics implements OnModuleInit {
+  private readonly logger = new Logger('Messages');
+
   constructor(
     @Inject(Metrics) private readonly metrics: Metrics,
     @Inject(ModuleRef) private readonly modules: ModuleRef,
@@ -32,7 +35,18 @@ class TransportMetrics implements OnModuleInit {
 
   onModuleInit(): void {
     const transport = this.modules.get(AmqpTransport, { strict: false });
-    transport.observe(({ queue, outcome, seconds }) => {
+    transport.observe(({ queue, type, outcome, seconds, jobId, tenant, attempt, messageId }) => {
+      this.logger.log({
+        msg: `${type} ${outcome}`,
+        queue,
+        outcome,
+        ms: Math.round(seconds * 1000),
+        jobId,
+        correlationId: jobId,
+        tenant,
+        attempt,
+        messageId,
+      });
       this.metrics.messagesHandled.inc({ queue, outcome });
       this.metrics.handlerDuration.observe({ queue }, seconds);
       if (outcome === 'retried') this.metrics.messagesRetried.inc({ queue });

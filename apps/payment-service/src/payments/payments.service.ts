@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, type QueryRunner } from 'typeorm';
+import { PaymentEvents, type ChargePayment } from '#contracts';
+import { errorCodeOf, errorMessageOf, MessagePublisher, PermanentError, type JobContext } from '#messaging';
+import {
+  CardDeclinedError,
+  PAYMENT_PROVIDER,
+  type PaymentProvider,
+  type RecordedCharge,
+} from '../provider/payment-provider.js';
+import {
+  idempotencyKeyOf,
+  paymentEventOf,
+  settleJob,
+  type PaymentOutcome,
+  type PaymentResult,
+} from './payment-outcome.js';
+
+/** What the service needs to know about the delivery it charges for. */
+export type ChargeJob = Pick<JobContext, 'jobId' | 'tenant' | 'messageId'>;
+
+export class MissingTenantError extends PermanentError {
+  constructor(readonly jobId: string) {
+    super(`Payment job ${jobId} has no tenant header`, 'missing_tenant');
+  }
+}
+
+interface PaymentRow {
+  readonly id: string;
+  readonly amount: string;
+  readonly currency: string;
+  readonly customer_id: string;
+  readonly description: string | null;
+}
+
+@Injectable()
+export class PaymentsService {
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(PAYMENT_PROVIDER) private readonly provider: PaymentProvider,
+    @Inject(MessagePublisher) private readonly publisher: Pick<MessagePublisher, 'publish'>,
+  ) {}
+
+  /**
+   * Charges the job's customer at most once, however often the job is delivered, and answers every
+   * delivery the same way: the result for a capture, the decline thrown for a decline. The outcome's
+   * domain event is published (confirmed) on every delivery that reaches it, so a publish that failed
+   * is made good by the retry: events at least once, charges exactly once.
+   */
+  async chargeOnce(job: ChargeJob, cmd: ChargePayment): Promise<PaymentResult> {
+    const tenant = job.tenant;
+    if (tenant === undefined) throw new MissingTenantError(job.jobId);
+    const outcome = await this.decideOnce(job, tenant, cmd);
+    const event = paymentEventOf(job.jobId, tenant, outcome);
+    await this.publisher.publish(
+      outcome.status === 'captured' ? PaymentEvents.succeeded : PaymentEvents.failed,
+      event,
+      { jobId: job.jobId, tenant },
+    );
+    return settleJob(outcome);
+  }
+
+  /**
+   * Deliveries of one job run this one at a time, under a session-level advisory lock on their own
+   * connection: the lock spans the provider call without a transaction staying open across it, and a
+   * crashed process's lock goes with its connection.
+   */
+  private async decideOnce(job: ChargeJob, tenant: string, cmd: ChargePayment): Promise<PaymentOutcome> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    const lock = [`payment:${job.jobId}`];
+    try {
+      await runner.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', lock);
+      try {
+        return await this.decideLocked(runner, job, tenant, cmd);
+      } finally {
+        // Fails only with a broken connection, whose session (and lock) the server has ended already.
+        await runner.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', lock).catch(() => undefined);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async decideLocked(
+    runner: QueryRunner,
+    job: ChargeJob,
+    tenant: string,
+    cmd: ChargePayment,
+  ): Promise<PaymentOutcome> {
+    const [processed] = await rows<{ outcome: PaymentOutcome }>(
+      runner,
+      'SELECT outcome FROM payment.inbox WHERE job_id = $1',
+      [job.jobId],
+    );
+    if (processed) return processed.outcome;
+
+    // Committed (autocommit) before the provider hears of it: whatever happens next, a later delivery
+    // finds this payment and asks the provider about its key instead of starting a second charge.
+    const created = await rows<{ id: string }>(
+      runner,
+      `INSERT INTO payment.payments (id, job_id, tenant, amount, currency, customer_id, description)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (job_id) DO NOTHING
+       RETURNING id`,
+      [randomUUID(), job.jobId, tenant, cmd.amount, cmd.currency, cmd.customerId, cmd.description ?? null],
+    );
+    const [payment] = await rows<PaymentRow>(
+      runner,
+      'SELECT id, amount, currency, customer_id, description FROM payment.payments WHERE job_id = $1',
+      [job.jobId],
+    );
+    if (!payment) throw new Error(`Payment of job ${job.jobId} vanished`);
+    const key = idempotencyKeyOf(payment.id);
+
+    // A payment that existed before this delivery may have been charged by one that crashed before
+    // recording it: the provider knows.
+    const recorded = created.length === 0 ? await this.provider.findCharge(key) : undefined;
+    const answer = recorded ?? (await this.charge(key, payment));
+    const outcome = outcomeOf(payment, key, answer);
+    await this.record(runner, job, outcome);
+    return outcome;
+  }
+
+  /** The provider's answer; a decline is an answer, any other failure is thrown (and retried). */
+  private async charge(key: string, payment: PaymentRow): Promise<RecordedCharge> {
+    try {
+      return await this.provider.charge({
+        idempotencyKey: key,
+        amount: Number(payment.amount),
+        currency: payment.currency,
+        customerId: payment.customer_id,
+        ...(payment.description === null ? {} : { description: payment.description }),
+      });
+    } catch (error) {
+      if (error instanceof CardDeclinedError) return { status: 'declined', message: error.message };
+      throw error;
+    }
+  }
+
+  /** The payment's final status and the inbox row, in one transaction. */
+  private async record(runner: QueryRunner, job: ChargeJob, outcome: PaymentOutcome): Promise<void> {
+    await runner.startTransaction();
+    try {
+      await runner.query(
+        `UPDATE payment.payments
+            SET status = $2, provider_charge_id = $3, error = $4, updated_at = now()
+          WHERE id = $1 AND status = 'pending'`,
+        [
+          outcome.paymentId,
+          outcome.status,
+          outcome.status === 'captured' ? outcome.chargeId : null,
+          outcome.status === 'declined' ? JSON.stringify(outcome.error) : null,
+        ],
+      );
+      await runner.query('INSERT INTO payment.inbox (job_id, message_id, outcome) VALUES ($1, $2, $3)', [
+        job.jobId,
+        job.messageId ?? null,
+        JSON.stringify(outcome),
+      ]);
+      await runner.commitTransaction();
+    } catch (error) {
+      await runner.rollbackTransaction().catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+function outcomeOf(payment: PaymentRow, idempotencyKey: string, answer: RecordedCharge): PaymentOutcome {
+  const base = {
+    paymentId: payment.id,
+    idempotencyKey,
+    amount: Number(payment.amount),
+    currency: payment.currency,
+    customerId: payment.customer_id,
+  };
+  switch (answer.status) {
+    case 'captured':
+      return { ...base, status: 'captured', chargeId: answer.chargeId };
+    case 'declined': {
+      const declined = new CardDeclinedError(idempotencyKey, answer.message);
+      return {
+        ...base,
+        status: 'declined',
+        error: { message: errorMessageOf(declined), code: errorCodeOf(declined) },
+      };
+    }
+  }
+}
+
+async function rows<T>(runner: QueryRunner, sql: string, params: unknown[]): Promise<T[]> {
+  return (await runner.query(sql, params, true)).records as T[];
+}

@@ -22,7 +22,10 @@ describe('a report, end to end through the gateway', () => {
   let sql: pg.Client;
 
   beforeAll(async () => {
-    stack = await Stack.start({ label: 'e2e-report', env: { API_KEYS, RETRY_TIERS: '500ms,1s' } });
+    stack = await Stack.start({
+      label: 'e2e-report',
+      env: { API_KEYS, RETRY_TIERS: '500ms,1s', LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
+    });
     sql = new pg.Client({ connectionString: stack.databaseUrl });
     await sql.connect();
   }, 120_000);
@@ -32,8 +35,11 @@ describe('a report, end to end through the gateway', () => {
     await stack?.stop();
   });
 
-  async function call(path: string, init: { key?: string; body?: unknown } = {}) {
-    const headers: Record<string, string> = {};
+  async function call(
+    path: string,
+    init: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ) {
+    const headers: Record<string, string> = { ...init.headers };
     if (init.key) headers.authorization = `Bearer ${init.key}`;
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     const response = await fetch(`${stack.urls.gateway}${path}`, {
@@ -131,9 +137,11 @@ describe('a report, end to end through the gateway', () => {
   });
 
   it('runs an echo job that fails twice to success on its third attempt', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const submitted = await call('/v1/echo', {
       key: 'acme-key',
       body: { message: 'third time lucky', failTimes: 2 },
+      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
     });
     expect(submitted.status).toBe(202);
     const { id } = await json<Job>(submitted);
@@ -152,6 +160,18 @@ describe('a report, end to end through the gateway', () => {
       'm',
     );
     expect(Number(retried.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
+
+    // The client's trace id is on the worker's log line for each attempt of this job.
+    const workerLines = (stack.processes.get('report-service')?.stdout ?? '')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.jobId === id);
+    expect(workerLines.map((l) => [l.outcome, l.attempt, l.traceId, l.tenant])).toEqual([
+      ['retried', 1, traceId, 'acme'],
+      ['retried', 2, traceId, 'acme'],
+      ['succeeded', 3, traceId, 'acme'],
+    ]);
   });
 
   it('pages through the job list with a cursor, newest first, filtered by kind', async () => {

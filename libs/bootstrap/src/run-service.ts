@@ -5,7 +5,13 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { CommonConfig } from '#config';
 import type { ReadinessCheck } from '#health';
 import { createLogger, Metrics, PinoNestLogger } from '#observability';
-import { startTransport, type AmqpTransport, type MessagePublisher, type MessagingOptions } from '#messaging';
+import {
+  startTransport,
+  traceIdOf,
+  type AmqpTransport,
+  type MessagePublisher,
+  type MessagingOptions,
+} from '#messaging';
 
 export interface ServiceDefinition {
   /** `gateway`, `report-service`, ... */
@@ -77,6 +83,9 @@ function measureHttp(app: NestFastifyApplication): void {
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
         tenant: (request as { principal?: { tenant?: string } }).principal?.tenant,
+        traceId: traceIdOf(
+          typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined,
+        ),
       };
       if (route.startsWith('/health') || route === '/metrics') logger.debug(line);
       else logger.log(line);

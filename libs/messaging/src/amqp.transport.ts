@@ -78,6 +78,7 @@ export interface DeliveryReport {
   readonly tenant: string | undefined;
   readonly attempt: number;
   readonly messageId: string | undefined;
+  readonly traceparent: string | undefined;
   readonly outcome: DeliveryOutcome;
   /** From delivery to settlement. */
   readonly seconds: number;
@@ -313,6 +314,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       tenant: envelope.tenant,
       attempt: envelope.attempt,
       messageId: envelope.messageId,
+      traceparent: envelope.traceparent,
       outcome,
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
     };

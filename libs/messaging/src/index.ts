@@ -8,3 +8,4 @@ export * from './publisher.js';
 export * from './retry-policy.js';
 export * from './topology.js';
 export * from './event-pattern.decorator.js';
+export * from './trace-context.js';

@@ -9,7 +9,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { AmqpTransport } from '#messaging';
+import { AmqpTransport, traceIdOf } from '#messaging';
 import { Metrics } from './metrics.js';
 
 @Controller()
@@ -27,6 +27,7 @@ class MetricsController {
 /** Counts what the transport settles, by queue and outcome, and logs one line per message handled. */
 class TransportMetrics implements OnModuleInit {
   private readonly logger = new Logger('Messages');
+  private observing = false;
 
   constructor(
     @Inject(Metrics) private readonly metrics: Metrics,
@@ -34,8 +35,11 @@ class TransportMetrics implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    // A connected microservice runs the init hooks of the shared modules a second time.
+    if (this.observing) return;
+    this.observing = true;
     const transport = this.modules.get(AmqpTransport, { strict: false });
-    transport.observe(({ queue, type, outcome, seconds, jobId, tenant, attempt, messageId }) => {
+    transport.observe(({ queue, type, outcome, seconds, jobId, tenant, attempt, messageId, traceparent }) => {
       this.logger.log({
         msg: `${type} ${outcome}`,
         queue,
@@ -46,6 +50,7 @@ class TransportMetrics implements OnModuleInit {
         tenant,
         attempt,
         messageId,
+        traceId: traceIdOf(traceparent),
       });
       this.metrics.messagesHandled.inc({ queue, outcome });
       this.metrics.handlerDuration.observe({ queue }, seconds);

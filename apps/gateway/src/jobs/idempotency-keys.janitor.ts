@@ -17,6 +17,7 @@ export class IdempotencyKeysJanitor implements OnApplicationBootstrap, OnApplica
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   onApplicationBootstrap(): void {
+    if (this.timer) return; // the hook can run twice when a microservice is connected to the app
     this.timer = setInterval(() => {
       this.db
         .query(`DELETE FROM gateway.idempotency_keys WHERE created_at < now() - interval '24 hours'`)

@@ -11,6 +11,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ApiKeyGuard, RequireScope } from '../auth/api-key.guard.js';
+import { traceparentFrom } from '#messaging';
 import type { Principal } from '../auth/principal.js';
 import { requestHash } from './canonical-json.js';
 import { toJobView, type JobView } from './job.view.js';
@@ -55,7 +56,12 @@ export interface SubmitRequest {
 
 /** Submits, honouring Idempotency-Key: 202 for a new job, 200 for the job an earlier identical request made. */
 export async function submitJob(jobs: JobsService, request: SubmitRequest): Promise<JobView> {
-  const { idempotencyKey: key, principal, submission } = request;
+  const { idempotencyKey: key, principal } = request;
+  // The caller's trace (or a new one) travels with the job: outbox, command, lifecycle events, log lines.
+  const submission = {
+    ...request.submission,
+    traceparent: traceparentFrom(request.reply.request.headers.traceparent),
+  };
   if (key === undefined) {
     if (request.keyRequired)
       throw new BadRequestException(['Idempotency-Key: header is required on this route']);

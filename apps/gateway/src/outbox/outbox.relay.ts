@@ -60,6 +60,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   onApplicationBootstrap(): void {
+    if (this.timer) return; // the hook can run twice when a microservice is connected to the app
     this.timer = setInterval(() => {
       this.running ??= this.relayOnce()
         .then(() => undefined)

@@ -6,6 +6,7 @@ import { databaseModule, pingDatabase } from '#database';
 import { HealthModule } from '#health';
 import { MetricsModule } from '#observability';
 import { AmqpTransport, MessagePublisher, MessagingModule } from '#messaging';
+import { CPU_POOL_SIZE, CpuPool } from './cpu/cpu-pool.js';
 import { RunEchoHandler } from './echo/run-echo.handler.js';
 import { OrdersRepository } from './orders/orders.repository.js';
 import { reportDatabaseOptions } from './report-database.js';
@@ -44,6 +45,8 @@ export class ReportServiceModule {
         },
         OrdersRepository,
         ReportsService,
+        { provide: CPU_POOL_SIZE, useValue: CpuPool.defaultSize() },
+        CpuPool,
       ],
     };
   }

@@ -160,6 +160,15 @@ describe('a report, end to end through the gateway', () => {
       'm',
     );
     expect(Number(retried.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
+    expect(metrics).toMatch(
+      new RegExp(`^conveyor_queue_consumers\\{[^}]*queue="${queue.replace(/\./g, '\\.')}"[^}]*\\} 1$`, 'm'),
+    );
+    expect(metrics).toMatch(
+      new RegExp(
+        `^conveyor_queue_messages_ready\\{[^}]*queue="${queue.replace(/\./g, '\\.')}\\.dlq"[^}]*\\} 0$`,
+        'm',
+      ),
+    );
 
     // The client's trace id is on the worker's log line for each attempt of this job.
     const workerLines = (stack.processes.get('report-service')?.stdout ?? '')

@@ -9,3 +9,4 @@ export * from './retry-policy.js';
 export * from './topology.js';
 export * from './event-pattern.decorator.js';
 export * from './trace-context.js';
+export * from './queue-inspector.js';

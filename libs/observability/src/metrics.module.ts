@@ -9,7 +9,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { AmqpTransport, traceIdOf } from '#messaging';
+import { AmqpConnection, AmqpTransport, QueueInspector, traceIdOf } from '#messaging';
 import { Metrics } from './metrics.js';
 
 @Controller()
@@ -39,6 +39,14 @@ class TransportMetrics implements OnModuleInit {
     if (this.observing) return;
     this.observing = true;
     const transport = this.modules.get(AmqpTransport, { strict: false });
+    const inspector = new QueueInspector(this.modules.get(AmqpConnection, { strict: false }));
+    this.metrics.queueDepth(async () => {
+      const queues = transport.queues.flatMap((q) => [q, `${q}.dlq`]);
+      const depths = await Promise.all(
+        queues.map(async (queue) => [queue, await inspector.depth(queue)] as const),
+      );
+      return depths.flatMap(([queue, depth]) => (depth ? [{ queue, ...depth }] : []));
+    });
     transport.observe(({ queue, type, outcome, seconds, jobId, tenant, attempt, messageId, traceparent }) => {
       this.logger.log({
         msg: `${type} ${outcome}`,

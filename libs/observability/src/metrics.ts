@@ -72,7 +72,34 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
   }
 
-  /** A gauge read at scrape time (outbox backlog, queue depth, ...). */
+  /** Ready messages and consumers of each queue this service consumes, and of its dead-letter queue. */
+  queueDepth(read: () => Promise<readonly { queue: string; ready: number; consumers: number }[]>): void {
+    let last: Promise<readonly { queue: string; ready: number; consumers: number }[]> | undefined;
+    // Both gauges are filled from one read per scrape.
+    const sample = () => (last ??= read().finally(() => setImmediate(() => (last = undefined))));
+    new Gauge({
+      name: 'conveyor_queue_messages_ready',
+      help: 'Messages ready in a queue this service consumes (and its .dlq)',
+      labelNames: ['queue'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const q of await sample()) this.set({ queue: q.queue }, q.ready);
+      },
+    });
+    new Gauge({
+      name: 'conveyor_queue_consumers',
+      help: 'Consumers attached to a queue this service consumes (and its .dlq)',
+      labelNames: ['queue'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const q of await sample()) this.set({ queue: q.queue }, q.consumers);
+      },
+    });
+  }
+
+  /** A gauge read at scrape time (outbox backlog, ...). */
   gauge(name: string, help: string, read: () => Promise<number> | number): Gauge {
     return new Gauge({
       name,

@@ -1,13 +1,17 @@
 import 'reflect-metadata';
 import { Logger, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { SpanKind, type Span } from '@opentelemetry/api';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { CommonConfig } from '#config';
 import type { ReadinessCheck } from '#health';
-import { createLogger, Metrics, PinoNestLogger } from '#observability';
+import { createLogger, Metrics, PinoNestLogger, startTracing, stopTracing } from '#observability';
 import {
+  contextFrom,
   startTransport,
   traceIdOf,
+  traceparentOf,
+  tracer,
   type AmqpTransport,
   type MessagePublisher,
   type MessagingOptions,
@@ -67,30 +71,45 @@ export async function createService(definition: ServiceDefinition): Promise<INes
 function measureHttp(app: NestFastifyApplication): void {
   const metrics = app.get(Metrics, { strict: false });
   const logger = new Logger('Http');
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onResponse', (request, reply, done) => {
-      const route = request.routeOptions.url ?? 'unmatched';
-      metrics.httpDuration.observe(
-        { method: request.method, route, status: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
-      const line = {
-        msg: `${request.method} ${route} ${reply.statusCode}`,
-        method: request.method,
-        url: request.url,
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-        tenant: (request as { principal?: { tenant?: string } }).principal?.tenant,
-        traceId: traceIdOf(
-          typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined,
-        ),
-      };
-      if (route.startsWith('/health') || route === '/metrics') logger.debug(line);
-      else logger.log(line);
-      done();
-    });
+  const fastify = app.getHttpAdapter().getInstance();
+  // A server span per request, child of the caller's traceparent; handlers find it on the request.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const incoming =
+      typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined;
+    (request as TracedRequest).span = tracer.startSpan(
+      `${request.method} ${request.routeOptions.url ?? 'unmatched'}`,
+      { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method } },
+      contextFrom(incoming),
+    );
+    done();
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    const span = (request as TracedRequest).span;
+    span?.setAttribute('http.response.status_code', reply.statusCode);
+    span?.end();
+    const line = {
+      msg: `${request.method} ${route} ${reply.statusCode}`,
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      tenant: (request as { principal?: { tenant?: string } }).principal?.tenant,
+      traceId: span ? traceIdOf(traceparentOf(span)) : undefined,
+    };
+    if (route.startsWith('/health') || route === '/metrics') logger.debug(line);
+    else logger.log(line);
+    done();
+  });
+}
+
+/** A request carrying its server span (set by the onRequest hook). */
+export interface TracedRequest {
+  span?: Span;
 }
 
 /**
@@ -109,13 +128,16 @@ function stopOnSignals(app: INestApplication, definition: ServiceDefinition): vo
       logger.error('Shutdown did not finish in time; exiting');
       process.exit(1);
     }, definition.config.SHUTDOWN_GRACE + 5000).unref();
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error(`Shutdown failed: ${String(error)}`);
-        process.exit(1);
-      },
-    );
+    app
+      .close()
+      .then(stopTracing)
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error(`Shutdown failed: ${String(error)}`);
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -129,6 +151,7 @@ export function runService(
   // Logging is set up from the raw environment first, so even configuration and migration output is
   // structured; the validated configuration takes over once the app exists.
   Logger.overrideLogger(serviceLogger(name, process.env));
+  startTracing(name);
   Promise.resolve()
     .then(async () => {
       // Preparing the definition applies the service's migrations (and seed); MIGRATE_ONLY stops there, for

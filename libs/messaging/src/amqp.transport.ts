@@ -4,6 +4,7 @@ import { Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import type { ConsumeMessage } from 'amqplib';
 import type { ChannelWrapper } from 'amqp-connection-manager';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { lastValueFrom } from 'rxjs';
 import { contractFor, JobEvents, parsePayload, type Contract, type JobSucceeded } from '#contracts';
 import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
@@ -17,6 +18,7 @@ import {
 } from './envelope.js';
 import { errorCodeOf, errorMessageOf, InvalidMessageError } from './errors.js';
 import { JobContext, throttleProgress } from './job-context.js';
+import { startConsumerSpan, traceparentOf } from './trace-context.js';
 import type { MessagePublisher } from './publisher.js';
 import { RetryPolicy } from './retry-policy.js';
 import {
@@ -293,7 +295,20 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
 
   private async process(consumer: Consumer, channel: AnyChannel, message: ConsumeMessage): Promise<void> {
     const started = process.hrtime.bigint();
-    const envelope = readEnvelope(message);
+    const received = readEnvelope(message);
+    // One span per delivery, child of whoever published it; what this delivery publishes (lifecycle
+    // events) carries this span on, so a trace runs gateway → worker → gateway.
+    const span = startConsumerSpan(received.type, received.traceparent, {
+      'messaging.system': 'rabbitmq',
+      'messaging.destination.name': consumer.queue,
+      'messaging.message.id': received.messageId ?? '',
+      'conveyor.job_id': received.jobId ?? '',
+      'conveyor.attempt': received.attempt,
+    });
+    const envelope: IncomingEnvelope = {
+      ...received,
+      traceparent: traceparentOf(span) ?? received.traceparent,
+    };
     const jobId =
       consumer.lifecycle && envelope.jobId && UUID.test(envelope.jobId) ? envelope.jobId : undefined;
     let outcome: DeliveryOutcome;
@@ -307,6 +322,9 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       outcome = 'requeued';
     }
     this.settle(consumer, channel, message, outcome === 'requeued' ? 'requeue' : 'ack');
+    span.setAttribute('conveyor.outcome', outcome);
+    if (outcome !== 'succeeded') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+    span.end();
     const report = {
       queue: consumer.queue,
       type: envelope.type,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ROOT_CONTEXT, SpanKind, trace, TraceFlags, type Context, type Span } from '@opentelemetry/api';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
@@ -14,4 +15,39 @@ export function traceparentFrom(header: unknown): string {
 /** The trace id part of a `traceparent`, for log lines. */
 export function traceIdOf(traceparent: string | undefined): string | undefined {
   return traceparent ? TRACEPARENT.exec(traceparent)?.[1] : undefined;
+}
+
+/** The tracer every Conveyor span comes from; a no-op until a tracer provider is registered (OTEL_TRACES_EXPORTER). */
+export const tracer = trace.getTracer('conveyor');
+
+/** A context whose parent is the span a `traceparent` names (the root context when there is none). */
+export function contextFrom(traceparent: string | undefined): Context {
+  const match = traceparent ? TRACEPARENT.exec(traceparent) : null;
+  if (!match?.[1] || !match[2] || !match[3]) return ROOT_CONTEXT;
+  return trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: match[1],
+    spanId: match[2],
+    traceFlags: Number.parseInt(match[3], 16) & TraceFlags.SAMPLED,
+    isRemote: true,
+  });
+}
+
+/** The `traceparent` to hand on from inside `span` (without a tracer provider: the parent's, unchanged). */
+export function traceparentOf(span: Span): string | undefined {
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;
+  return `00-${traceId}-${spanId}-${(traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+/** A consumer span for a delivery, child of the span its `traceparent` names. */
+export function startConsumerSpan(
+  type: string,
+  traceparent: string | undefined,
+  attributes: Record<string, string | number>,
+): Span {
+  return tracer.startSpan(
+    `process ${type}`,
+    { kind: SpanKind.CONSUMER, attributes },
+    contextFrom(traceparent),
+  );
 }

@@ -11,7 +11,8 @@ import {
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ApiKeyGuard, RequireScope } from '../auth/api-key.guard.js';
-import { traceparentFrom } from '#messaging';
+import type { TracedRequest } from '#bootstrap';
+import { traceparentFrom, traceparentOf } from '#messaging';
 import type { Principal } from '../auth/principal.js';
 import { requestHash } from './canonical-json.js';
 import { toJobView, type JobView } from './job.view.js';
@@ -58,10 +59,10 @@ export interface SubmitRequest {
 export async function submitJob(jobs: JobsService, request: SubmitRequest): Promise<JobView> {
   const { idempotencyKey: key, principal } = request;
   // The caller's trace (or a new one) travels with the job: outbox, command, lifecycle events, log lines.
-  const submission = {
-    ...request.submission,
-    traceparent: traceparentFrom(request.reply.request.headers.traceparent),
-  };
+  const span = (request.reply.request as TracedRequest).span;
+  const traceparent =
+    (span && traceparentOf(span)) ?? traceparentFrom(request.reply.request.headers.traceparent);
+  const submission = { ...request.submission, traceparent };
   if (key === undefined) {
     if (request.keyRequired)
       throw new BadRequestException(['Idempotency-Key: header is required on this route']);

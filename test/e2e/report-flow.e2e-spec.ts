@@ -163,12 +163,12 @@ describe('a report, end to end through the gateway', () => {
     expect(metrics).toMatch(
       new RegExp(`^conveyor_queue_consumers\\{[^}]*queue="${queue.replace(/\./g, '\\.')}"[^}]*\\} 1$`, 'm'),
     );
-    expect(metrics).toMatch(
-      new RegExp(
-        `^conveyor_queue_messages_ready\\{[^}]*queue="${queue.replace(/\./g, '\\.')}\\.dlq"[^}]*\\} 0$`,
-        'm',
-      ),
-    );
+    const gauge = (name: string, of: string) =>
+      new RegExp(`^${name}\\{[^}]*queue="${of.replace(/\./g, '\\.')}"[^}]*\\} (\\d+)$`, 'm').exec(
+        metrics,
+      )?.[1];
+    expect(gauge('conveyor_queue_messages_ready', `${queue}.dlq`)).toBe('0');
+    expect(gauge('conveyor_queue_oldest_message_age_seconds', queue)).toBe('0');
 
     // The client's trace id is on the worker's log line for each attempt of this job.
     const workerLines = (stack.processes.get('report-service')?.stdout ?? '')

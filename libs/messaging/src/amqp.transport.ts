@@ -81,6 +81,8 @@ export interface DeliveryReport {
   readonly attempt: number;
   readonly messageId: string | undefined;
   readonly traceparent: string | undefined;
+  /** How long the message had waited since it was first published when it was delivered. */
+  readonly waitedSeconds: number | undefined;
   readonly outcome: DeliveryOutcome;
   /** From delivery to settlement. */
   readonly seconds: number;
@@ -295,6 +297,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
 
   private async process(consumer: Consumer, channel: AnyChannel, message: ConsumeMessage): Promise<void> {
     const started = process.hrtime.bigint();
+    const deliveredAt = Date.now();
     const received = readEnvelope(message);
     // One span per delivery, child of whoever published it; what this delivery publishes (lifecycle
     // events) carries this span on, so a trace runs gateway → worker → gateway.
@@ -333,6 +336,10 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       attempt: envelope.attempt,
       messageId: envelope.messageId,
       traceparent: envelope.traceparent,
+      waitedSeconds:
+        received.publishedAt === undefined
+          ? undefined
+          : Math.max(0, (deliveredAt - received.publishedAt) / 1000),
       outcome,
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
     };

@@ -82,6 +82,7 @@ export interface DeliveredMessage {
     readonly messageId?: unknown;
     readonly correlationId?: unknown;
     readonly type?: unknown;
+    readonly timestamp?: unknown;
     readonly headers?: Record<string, unknown> | undefined;
   };
 }
@@ -96,6 +97,8 @@ export interface IncomingEnvelope {
   readonly maxAttempts: number | undefined;
   readonly traceparent: string | undefined;
   readonly redelivered: boolean;
+  /** When the message was first published (AMQP timestamp, whole seconds), in ms since the epoch. */
+  readonly publishedAt: number | undefined;
   readonly headers: Headers;
 }
 
@@ -113,6 +116,8 @@ export function readEnvelope(message: DeliveredMessage): IncomingEnvelope {
     maxAttempts: positiveInt(maxAttempts),
     traceparent: stringOrUndefined(headers[Header.traceparent]),
     redelivered: message.fields.redelivered,
+    publishedAt:
+      typeof message.properties.timestamp === 'number' ? message.properties.timestamp * 1000 : undefined,
     headers,
   };
 }

@@ -47,24 +47,27 @@ class TransportMetrics implements OnModuleInit {
       );
       return depths.flatMap(([queue, depth]) => (depth ? [{ queue, ...depth }] : []));
     });
-    transport.observe(({ queue, type, outcome, seconds, jobId, tenant, attempt, messageId, traceparent }) => {
-      this.logger.log({
-        msg: `${type} ${outcome}`,
-        queue,
-        outcome,
-        ms: Math.round(seconds * 1000),
-        jobId,
-        correlationId: jobId,
-        tenant,
-        attempt,
-        messageId,
-        traceId: traceIdOf(traceparent),
-      });
-      this.metrics.messagesHandled.inc({ queue, outcome });
-      this.metrics.handlerDuration.observe({ queue }, seconds);
-      if (outcome === 'retried') this.metrics.messagesRetried.inc({ queue });
-      if (outcome === 'dead-lettered') this.metrics.messagesDeadLettered.inc({ queue });
-    });
+    transport.observe(
+      ({ queue, type, outcome, seconds, jobId, tenant, attempt, messageId, traceparent, waitedSeconds }) => {
+        if (waitedSeconds !== undefined) this.metrics.recordDelivery(queue, waitedSeconds);
+        this.logger.log({
+          msg: `${type} ${outcome}`,
+          queue,
+          outcome,
+          ms: Math.round(seconds * 1000),
+          jobId,
+          correlationId: jobId,
+          tenant,
+          attempt,
+          messageId,
+          traceId: traceIdOf(traceparent),
+        });
+        this.metrics.messagesHandled.inc({ queue, outcome });
+        this.metrics.handlerDuration.observe({ queue }, seconds);
+        if (outcome === 'retried') this.metrics.messagesRetried.inc({ queue });
+        if (outcome === 'dead-lettered') this.metrics.messagesDeadLettered.inc({ queue });
+      },
+    );
   }
 }
 

@@ -72,6 +72,13 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
   }
 
+  /** Age (since first publish) of the message delivered last from each queue: the head of a backed-up queue. */
+  private readonly headAge = new Map<string, number>();
+
+  recordDelivery(queue: string, waitedSeconds: number): void {
+    this.headAge.set(queue, waitedSeconds);
+  }
+
   /** Ready messages and consumers of each queue this service consumes, and of its dead-letter queue. */
   queueDepth(read: () => Promise<readonly { queue: string; ready: number; consumers: number }[]>): void {
     let last: Promise<readonly { queue: string; ready: number; consumers: number }[]> | undefined;
@@ -95,6 +102,20 @@ export class Metrics {
       async collect() {
         this.reset();
         for (const q of await sample()) this.set({ queue: q.queue }, q.consumers);
+      },
+    });
+    const headAge = this.headAge;
+    new Gauge({
+      name: 'conveyor_queue_oldest_message_age_seconds',
+      help: 'Age of the oldest waiting message (0 when empty; from the latest delivery, so unknown for queues nobody consumes)',
+      labelNames: ['queue'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const q of await sample()) {
+          if (q.ready === 0) this.set({ queue: q.queue }, 0);
+          else if (headAge.has(q.queue)) this.set({ queue: q.queue }, headAge.get(q.queue) ?? 0);
+        }
       },
     });
   }

@@ -5,9 +5,17 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { CommonConfig } from '#config';
 import type { ReadinessCheck } from '#health';
-import { createLogger, Metrics, PinoNestLogger, startTracing, stopTracing } from '#observability';
+import {
+  createLogger,
+  isLogEnabled,
+  Metrics,
+  PinoNestLogger,
+  startTracing,
+  stopTracing,
+} from '#observability';
 import {
   contextFrom,
+  spansAreEnabled,
   startTransport,
   traceIdOf,
   traceparentOf,
@@ -73,16 +81,18 @@ function measureHttp(app: NestFastifyApplication): void {
   const logger = new Logger('Http');
   const fastify = app.getHttpAdapter().getInstance();
   // A server span per request, child of the caller's traceparent; handlers find it on the request.
-  fastify.addHook('onRequest', (request, _reply, done) => {
-    const incoming =
-      typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined;
-    (request as TracedRequest).span = tracer.startSpan(
-      `${request.method} ${request.routeOptions.url ?? 'unmatched'}`,
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method } },
-      contextFrom(incoming),
-    );
-    done();
-  });
+  if (spansAreEnabled()) {
+    fastify.addHook('onRequest', (request, _reply, done) => {
+      const incoming =
+        typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined;
+      (request as TracedRequest).span = tracer.startSpan(
+        `${request.method} ${request.routeOptions.url ?? 'unmatched'}`,
+        { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method } },
+        contextFrom(incoming),
+      );
+      done();
+    });
+  }
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe(
@@ -92,6 +102,11 @@ function measureHttp(app: NestFastifyApplication): void {
     const span = (request as TracedRequest).span;
     span?.setAttribute('http.response.status_code', reply.statusCode);
     span?.end();
+    const probe = route.startsWith('/health') || route === '/metrics';
+    if (!isLogEnabled(probe ? 'debug' : 'info')) {
+      done();
+      return;
+    }
     const line = {
       msg: `${request.method} ${route} ${reply.statusCode}`,
       method: request.method,
@@ -99,9 +114,15 @@ function measureHttp(app: NestFastifyApplication): void {
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 10) / 10,
       tenant: (request as { principal?: { tenant?: string } }).principal?.tenant,
-      traceId: span ? traceIdOf(traceparentOf(span)) : undefined,
+      traceId: traceIdOf(
+        span
+          ? traceparentOf(span)
+          : typeof request.headers.traceparent === 'string'
+            ? request.headers.traceparent
+            : undefined,
+      ),
     };
-    if (route.startsWith('/health') || route === '/metrics') logger.debug(line);
+    if (probe) logger.debug(line);
     else logger.log(line);
     done();
   });

@@ -301,17 +301,16 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     const received = readEnvelope(message);
     // One span per delivery, child of whoever published it; what this delivery publishes (lifecycle
     // events) carries this span on, so a trace runs gateway → worker → gateway.
-    const span = startConsumerSpan(received.type, received.traceparent, {
+    const span = startConsumerSpan(received.type, received.traceparent, () => ({
       'messaging.system': 'rabbitmq',
       'messaging.destination.name': consumer.queue,
       'messaging.message.id': received.messageId ?? '',
       'conveyor.job_id': received.jobId ?? '',
       'conveyor.attempt': received.attempt,
-    });
-    const envelope: IncomingEnvelope = {
-      ...received,
-      traceparent: traceparentOf(span) ?? received.traceparent,
-    };
+    }));
+    const envelope: IncomingEnvelope = span
+      ? { ...received, traceparent: traceparentOf(span) ?? received.traceparent }
+      : received;
     const jobId =
       consumer.lifecycle && envelope.jobId && UUID.test(envelope.jobId) ? envelope.jobId : undefined;
     let outcome: DeliveryOutcome;
@@ -325,9 +324,11 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       outcome = 'requeued';
     }
     this.settle(consumer, channel, message, outcome === 'requeued' ? 'requeue' : 'ack');
-    span.setAttribute('conveyor.outcome', outcome);
-    if (outcome !== 'succeeded') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
-    span.end();
+    if (span) {
+      span.setAttribute('conveyor.outcome', outcome);
+      if (outcome !== 'succeeded') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+      span.end();
+    }
     const report = {
       queue: consumer.queue,
       type: envelope.type,

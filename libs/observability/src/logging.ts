@@ -30,9 +30,18 @@ export function createLogger(service: string, level: LevelWithSilent, format: Lo
   );
 }
 
+let active: Logger | undefined;
+
+/** Whether a line at `level` would be written: hot paths check before building the line at all. */
+export function isLogEnabled(level: 'info' | 'debug'): boolean {
+  return active?.isLevelEnabled(level) ?? true;
+}
+
 /** Nest's logger interface over pino: Nest's own messages (and `new Logger(ctx)`) come out as log lines too. */
 export class PinoNestLogger implements LoggerService {
-  constructor(private readonly logger: Logger) {}
+  constructor(private readonly logger: Logger) {
+    active = logger;
+  }
 
   log(message: unknown, ...rest: unknown[]): void {
     this.write('info', message, rest);

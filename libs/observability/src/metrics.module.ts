@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { AmqpConnection, AmqpTransport, QueueInspector, traceIdOf } from '#messaging';
+import { isLogEnabled } from './logging.js';
 import { Metrics } from './metrics.js';
 
 @Controller()
@@ -50,18 +51,20 @@ class TransportMetrics implements OnModuleInit {
     transport.observe(
       ({ queue, type, outcome, seconds, jobId, tenant, attempt, messageId, traceparent, waitedSeconds }) => {
         if (waitedSeconds !== undefined) this.metrics.recordDelivery(queue, waitedSeconds);
-        this.logger.log({
-          msg: `${type} ${outcome}`,
-          queue,
-          outcome,
-          ms: Math.round(seconds * 1000),
-          jobId,
-          correlationId: jobId,
-          tenant,
-          attempt,
-          messageId,
-          traceId: traceIdOf(traceparent),
-        });
+        if (isLogEnabled('info')) {
+          this.logger.log({
+            msg: `${type} ${outcome}`,
+            queue,
+            outcome,
+            ms: Math.round(seconds * 1000),
+            jobId,
+            correlationId: jobId,
+            tenant,
+            attempt,
+            messageId,
+            traceId: traceIdOf(traceparent),
+          });
+        }
         this.metrics.messagesHandled.inc({ queue, outcome });
         this.metrics.handlerDuration.observe({ queue }, seconds);
         if (outcome === 'retried') this.metrics.messagesRetried.inc({ queue });

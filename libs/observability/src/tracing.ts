@@ -6,6 +6,7 @@ import {
 } from '@opentelemetry/sdk-trace-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { enableSpans } from '#messaging';
 
 let provider: NodeTracerProvider | undefined;
 
@@ -21,6 +22,7 @@ export function startTracing(service: string, exporter: SpanExporter | undefined
     spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 500 })],
   });
   provider.register();
+  enableSpans();
 }
 
 /** Flushes what is buffered; call before the process exits. */

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import { Stack, waitFor } from '#testing';
 
 const API_KEYS = 'shop:shop-key:jobs:write+jobs:read,other:other-key:jobs:write+jobs:read';
@@ -17,7 +16,6 @@ interface Job {
 /** Payments through the gateway with the payment-service running: charged once, however often asked. */
 describe('payments, end to end', () => {
   let stack: Stack;
-  let sql: pg.Client;
 
   beforeAll(async () => {
     stack = await Stack.start({
@@ -25,12 +23,9 @@ describe('payments, end to end', () => {
       env: { API_KEYS, RETRY_TIERS: '300ms,600ms' },
       services: ['gateway', 'payment-service'],
     });
-    sql = new pg.Client({ connectionString: stack.databaseUrl });
-    await sql.connect();
   }, 120_000);
 
   afterAll(async () => {
-    await sql?.end();
     await stack?.stop();
   });
 
@@ -61,11 +56,11 @@ describe('payments, end to end', () => {
   const ledgerCharges = async (amount: number) =>
     Number(
       (
-        await sql.query<{ n: string }>(
+        await stack.query<{ n: string }>(
           'SELECT count(*) AS n FROM payment_sandbox.charges WHERE amount = $1 AND charge_id IS NOT NULL',
           [amount],
         )
-      ).rows[0]?.n,
+      )[0]?.n,
     );
 
   it('charges once: a resubmission with the same key returns the same job, a changed body is a 409', async () => {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import { Stack, waitFor } from '#testing';
 
 const API_KEYS =
@@ -19,19 +18,15 @@ interface Job {
 /** Everything through HTTP, with all four services running as processes on the real broker and database. */
 describe('a report, end to end through the gateway', () => {
   let stack: Stack;
-  let sql: pg.Client;
 
   beforeAll(async () => {
     stack = await Stack.start({
       label: 'e2e-report',
       env: { API_KEYS, RETRY_TIERS: '500ms,1s', LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
     });
-    sql = new pg.Client({ connectionString: stack.databaseUrl });
-    await sql.connect();
   }, 120_000);
 
   afterAll(async () => {
-    await sql?.end();
     await stack?.stop();
   });
 
@@ -93,7 +88,7 @@ describe('a report, end to end through the gateway', () => {
     const csv = await download.text();
     expect(Buffer.byteLength(csv)).toBe(done.result?.bytes);
 
-    const { rows } = await sql.query<{ line: string }>(
+    const rows = await stack.query<{ line: string }>(
       `SELECT concat_ws(',', id, customer_id,
                 CASE WHEN currency = 'JPY' THEN amount_minor::text ELSE to_char(amount_minor / 100.0, 'FM999999999990.00') END,
                 currency, status, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) AS line

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import { BrokerAdmin, Stack, waitFor } from '#testing';
 
 const API_KEYS = 'acme:acme-key:jobs:write+jobs:read';
@@ -7,7 +6,6 @@ const API_KEYS = 'acme:acme-key:jobs:write+jobs:read';
 /** SIGTERM while a job runs: not ready at once, the job finishes and is acked, exit 0, nothing redelivered. */
 describe('a worker stopped while it runs a job', () => {
   let stack: Stack;
-  let sql: pg.Client;
 
   beforeAll(async () => {
     stack = await Stack.start({
@@ -15,12 +13,9 @@ describe('a worker stopped while it runs a job', () => {
       env: { API_KEYS, SHUTDOWN_GRACE: '20s' },
       services: ['gateway', 'report-service'],
     });
-    sql = new pg.Client({ connectionString: stack.databaseUrl });
-    await sql.connect();
   }, 120_000);
 
   afterAll(async () => {
-    await sql?.end();
     await stack?.stop();
   });
 
@@ -68,7 +63,7 @@ describe('a worker stopped while it runs a job', () => {
       await admin.close();
     }
     // And no second delivery ever started.
-    const { rows } = await sql.query<{ n: string }>(
+    const rows = await stack.query<{ n: string }>(
       'SELECT count(*) AS n FROM gateway.job_attempts WHERE job_id = $1',
       [id],
     );

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { SERVICE_NODE_OPTIONS } from '#bootstrap';
 import { BrokerAdmin, TEST_RABBITMQ_URL, randomPrefix } from './broker-admin.js';
 import { ChildService } from './child-service.js';
@@ -89,8 +90,21 @@ export class Stack {
     );
   }
 
+  private client?: Promise<pg.Client>;
+
+  /** Runs SQL against the stack's database directly (to compare what the services did with the truth). */
+  async query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    this.client ??= (async () => {
+      const client = new pg.Client({ connectionString: this.databaseUrl });
+      await client.connect();
+      return client;
+    })();
+    return (await (await this.client).query<R>(text, values)).rows;
+  }
+
   /** SIGTERM everything, wait for the exits, then remove the prefix's queues and the database. */
   async stop(): Promise<void> {
+    await (await this.client)?.end().catch(() => undefined);
     for (const child of this.processes.values()) child.kill('SIGTERM');
     await Promise.all(
       [...this.processes.values()].map(async (child) => {

@@ -8,18 +8,14 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { lastValueFrom } from 'rxjs';
 import { contractFor, JobEvents, parsePayload, type Contract, type JobSucceeded } from '#contracts';
 import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
-import {
-  Header,
-  parseBody,
-  readEnvelope,
-  type EnvelopeProperties,
-  type Headers,
-  type IncomingEnvelope,
-} from './envelope.js';
-import { errorCodeOf, errorMessageOf, InvalidMessageError } from './errors.js';
+import { parseBody, readEnvelope, type IncomingEnvelope } from './envelope.js';
+import { errorMessageOf, InvalidMessageError } from './errors.js';
+import type { DeliveryObserver, DeliveryOutcome } from './delivery-report.js';
+import { describeDelivery, FailureRouter } from './failure-router.js';
 import { JobContext, throttleProgress } from './job-context.js';
 import { startConsumerSpan, traceparentOf } from './trace-context.js';
 import type { MessagePublisher } from './publisher.js';
+import type { HandlerOptions, TransportOptions } from './transport-options.js';
 import { RetryPolicy } from './retry-policy.js';
 import {
   assertTopology,
@@ -27,34 +23,7 @@ import {
   describeWorkQueue,
   mergeTopologies,
   type Topology,
-  type TopologyNames,
 } from './topology.js';
-
-/** The second argument of `@EventPattern(pattern, options)`. */
-export interface HandlerOptions {
-  readonly retry?: { readonly maxAttempts?: number };
-  /** Unacked deliveries this consumer holds at once (quorum queues allow per-consumer prefetch only). */
-  readonly prefetch?: number;
-  /** Queue name after `<prefix>.<service>.`; defaults to the pattern. Needed for wildcard patterns. */
-  readonly queue?: string;
-  /**
-   * Publish `job.started` / `job.succeeded` / `job.retrying` / `job.failed` for the message's job.
-   * Default: true for commands, false for event subscriptions.
-   */
-  readonly lifecycle?: boolean;
-}
-
-export interface TransportOptions {
-  readonly names: TopologyNames;
-  /** This service's name: part of its queue names and of `failed-by`. */
-  readonly service: string;
-  readonly retryTiers: readonly number[];
-  readonly shutdownGraceMs: number;
-  readonly defaultMaxAttempts?: number;
-  readonly defaultPrefetch?: number;
-  /** How long to wait before requeueing a message whose outcome could not be published. */
-  readonly requeueDelayMs?: number;
-}
 
 interface Consumer {
   readonly pattern: string;
@@ -70,27 +39,6 @@ interface Consumer {
   tag?: string;
 }
 
-/** How a delivery ended: acked after success, retry or dead-letter, or given back to the queue. */
-export type DeliveryOutcome = 'succeeded' | 'retried' | 'dead-lettered' | 'requeued';
-
-export interface DeliveryReport {
-  readonly queue: string;
-  readonly type: string;
-  readonly jobId: string | undefined;
-  readonly tenant: string | undefined;
-  readonly attempt: number;
-  readonly messageId: string | undefined;
-  readonly traceparent: string | undefined;
-  /** How long the message had waited since it was first published when it was delivered. */
-  readonly waitedSeconds: number | undefined;
-  readonly outcome: DeliveryOutcome;
-  /** From delivery to settlement. */
-  readonly seconds: number;
-}
-
-/** Told about every settled delivery (metrics); must not throw. */
-export type DeliveryObserver = (report: DeliveryReport) => void;
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -104,7 +52,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
   private readonly consumers: Consumer[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private readonly aborts = new Set<AbortController>();
-  private readonly failedBy: string;
+  private readonly failures: FailureRouter;
   private draining = false;
   private drained?: Promise<void>;
   private readonly observers: DeliveryObserver[] = [];
@@ -115,7 +63,11 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     private readonly options: TransportOptions,
   ) {
     super();
-    this.failedBy = `${options.service}@${hostname()}/${process.pid}`;
+    this.failures = new FailureRouter(publisher, {
+      names: options.names,
+      failedBy: `${options.service}@${hostname()}/${process.pid}`,
+      appId: options.service,
+    });
   }
 
   /** True when the connection is up and every handler's consumer is attached to its queue. */
@@ -319,7 +271,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     } catch (error) {
       // An outcome we depend on (a retry, a dead-letter, a lifecycle event) was not confirmed: the message
       // must come back. The pause keeps a broker in trouble from spinning us.
-      this.log.error(`${describe(consumer, envelope)}: ${errorMessageOf(error)}; requeueing`);
+      this.log.error(`${describeDelivery(consumer.queue, envelope)}: ${errorMessageOf(error)}; requeueing`);
       if (!this.draining) await sleep(this.options.requeueDelayMs ?? 1000);
       outcome = 'requeued';
     }
@@ -357,7 +309,15 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     try {
       payload = this.decode(consumer, envelope, message.content);
     } catch (error) {
-      await this.deadLetter(consumer, message, envelope, error, 'invalid', jobId);
+      await this.failures.deadLetter(
+        consumer.queue,
+        consumer.policy,
+        message,
+        envelope,
+        error,
+        'invalid',
+        jobId,
+      );
       return 'dead-lettered';
     }
 
@@ -387,7 +347,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
         result = await this.invoke(consumer.handler, payload, context);
       } catch (error) {
         if (this.draining && controller.signal.aborted) return 'requeued';
-        return await this.onFailure(consumer, message, envelope, error, jobId);
+        return await this.failures.route(consumer.queue, consumer.policy, message, envelope, error, jobId);
       }
       if (jobId) {
         await this.publisher.publish(
@@ -434,111 +394,6 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     return lastValueFrom(this.transformToObservable(returned), { defaultValue: undefined });
   }
 
-  private async onFailure(
-    consumer: Consumer,
-    message: ConsumeMessage,
-    envelope: IncomingEnvelope,
-    error: unknown,
-    jobId: string | undefined,
-  ): Promise<'retried' | 'dead-lettered'> {
-    const decision = consumer.policy.decide(error, envelope.attempt);
-    if (decision.action === 'dead-letter') {
-      await this.deadLetter(consumer, message, envelope, error, decision.reason, jobId);
-      return 'dead-lettered';
-    }
-    const { names } = this.options;
-    const failure = { message: errorMessageOf(error), code: errorCodeOf(error) };
-    this.log.warn(
-      `${describe(consumer, envelope)} failed (${failure.code}: ${failure.message}); retry ${decision.nextAttempt}/${consumer.policy.maxAttempts} in ${decision.delayMs} ms`,
-    );
-    await this.publisher.publishRaw({
-      exchange: names.retry,
-      routingKey: names.retryKey(consumer.queue, decision.delayMs),
-      content: message.content,
-      properties: this.republished(message, envelope, {
-        [Header.attempt]: decision.nextAttempt,
-        [Header.maxAttempts]: consumer.policy.maxAttempts,
-        [Header.errorMessage]: failure.message,
-        [Header.errorCode]: failure.code,
-        [Header.failedBy]: this.failedBy,
-      }),
-      mandatory: true,
-    });
-    if (jobId) {
-      const retryAt = new Date(Date.now() + decision.delayMs).toISOString();
-      await this.publisher.publish(
-        JobEvents.retrying,
-        { jobId, attempt: envelope.attempt, error: failure, retryAt, at: now() },
-        { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent },
-      );
-    }
-    return 'retried';
-  }
-
-  private async deadLetter(
-    consumer: Consumer,
-    message: ConsumeMessage,
-    envelope: IncomingEnvelope,
-    error: unknown,
-    reason: 'permanent' | 'exhausted' | 'invalid',
-    jobId: string | undefined,
-  ): Promise<void> {
-    const failure = { message: errorMessageOf(error), code: errorCodeOf(error) };
-    this.log.warn(
-      `${describe(consumer, envelope)} dead-lettered (${reason}, ${failure.code}: ${failure.message})`,
-    );
-    await this.publisher.publishRaw({
-      exchange: this.options.names.dead,
-      routingKey: consumer.queue,
-      content: message.content,
-      properties: this.republished(message, envelope, {
-        [Header.attempt]: envelope.attempt,
-        [Header.maxAttempts]: consumer.policy.maxAttempts,
-        [Header.errorMessage]: failure.message,
-        [Header.errorCode]: failure.code,
-        [Header.failedBy]: this.failedBy,
-        [Header.deadReason]: reason,
-      }),
-      mandatory: true,
-    });
-    if (jobId) {
-      await this.publisher.publish(
-        JobEvents.failed,
-        { jobId, attempt: envelope.attempt, error: failure, at: now() },
-        { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent },
-      );
-    }
-  }
-
-  /** The original message's properties with updated headers; broker-owned `x-` headers are dropped. */
-  private republished(
-    message: ConsumeMessage,
-    envelope: IncomingEnvelope,
-    extra: Headers,
-  ): EnvelopeProperties {
-    const headers: Headers = {};
-    for (const [key, value] of Object.entries(envelope.headers)) {
-      if (!key.startsWith('x-')) headers[key] = value;
-    }
-    const p = message.properties as {
-      messageId?: unknown;
-      correlationId?: unknown;
-      appId?: unknown;
-      timestamp?: unknown;
-    };
-    const properties: EnvelopeProperties = {
-      messageId: typeof p.messageId === 'string' ? p.messageId : `${envelope.type}:${Date.now()}`,
-      type: envelope.type,
-      contentType: 'application/json',
-      persistent: true,
-      timestamp: typeof p.timestamp === 'number' ? p.timestamp : Math.floor(Date.now() / 1000),
-      appId: typeof p.appId === 'string' ? p.appId : this.options.service,
-      headers: { ...headers, ...extra },
-    };
-    if (typeof p.correlationId === 'string') properties.correlationId = p.correlationId;
-    return properties;
-  }
-
   private settle(
     consumer: Consumer,
     channel: AnyChannel,
@@ -555,11 +410,6 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       this.log.warn(`Could not ${settlement} a message on ${consumer.queue}: ${errorMessageOf(error)}`);
     }
   }
-}
-
-function describe(consumer: Consumer, envelope: IncomingEnvelope): string {
-  const job = envelope.jobId ? ` job ${envelope.jobId}` : '';
-  return `${envelope.type}${job} (attempt ${envelope.attempt}, message ${envelope.messageId ?? '?'}) on ${consumer.queue}`;
 }
 
 function now(): string {

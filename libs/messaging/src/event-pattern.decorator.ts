@@ -1,6 +1,6 @@
 import { EventPattern as NestEventPattern } from '@nestjs/microservices';
 import type { Contract } from '#contracts';
-import type { HandlerOptions } from './amqp.transport.js';
+import type { HandlerOptions } from './transport-options.js';
 
 /**
  * Nest's `@EventPattern`, keyed by a contract instead of a bare string, with this transport's options:

@@ -10,3 +10,6 @@ export * from './topology.js';
 export * from './event-pattern.decorator.js';
 export * from './trace-context.js';
 export * from './queue-inspector.js';
+export * from './delivery-report.js';
+export * from './failure-router.js';
+export * from './transport-options.js';

@@ -86,8 +86,10 @@ export class BrokerAdmin {
   /** Takes one message off a queue (acked), or undefined if it is empty. */
   async get(queue: string): Promise<GetMessage | undefined> {
     return this.use(async (channel) => {
-      const message = await channel.get(queue, { noAck: true });
-      return message === false ? undefined : message;
+      const message = await channel.get(queue, { noAck: false });
+      if (message === false) return undefined;
+      channel.ack(message);
+      return message;
     });
   }
 

@@ -32,8 +32,9 @@ export class EventRecorder {
           headers: message.properties.headers ?? {},
           receivedAt: Date.now(),
         });
+        channel.ack(message);
       },
-      { noAck: true },
+      { noAck: false },
     );
     return recorder;
   }

@@ -6,23 +6,32 @@ import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { ZodPipe } from '../http/zod.pipe.js';
 import type { JobView } from '../jobs/job.view.js';
 import { JobsService } from '../jobs/jobs.service.js';
-import { SubmitJob, submitJob } from '../jobs/submit-job.js';
+import { SubmitJob, submitJob, submittable, type SubmittedBody } from '../jobs/submit-job.js';
 
 /** Diagnostic jobs run by the report workers: retries, dead letters and CPU load on demand. */
+const RunEchoBody = submittable(RunEcho);
+
 @ApiTags('echo')
 @Controller('v1/echo')
 export class EchoController {
   constructor(@Inject(JobsService) private readonly jobs: JobsService) {}
 
-  @SubmitJob('Submit a diagnostic echo job', RunEcho)
+  @SubmitJob('Submit a diagnostic echo job', RunEchoBody)
   async submit(
-    @Body(new ZodPipe(RunEcho)) body: RunEcho,
+    @Body(new ZodPipe(RunEchoBody)) body: SubmittedBody,
     @Body() rawBody: unknown,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @CurrentPrincipal() principal: Principal,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JobView> {
-    const submission = { kind: 'echo', command: body, input: body } as const;
-    return submitJob(this.jobs, { principal, route: 'echo', idempotencyKey, rawBody, submission, reply });
+    return submitJob(this.jobs, {
+      principal,
+      route: 'echo',
+      idempotencyKey,
+      rawBody,
+      kind: 'echo',
+      body,
+      reply,
+    });
   }
 }

@@ -19,6 +19,8 @@ export interface Submission {
   readonly command: unknown;
   /** The body as accepted, echoed back as the job's `input`. */
   readonly input: Record<string, unknown>;
+  /** Run no earlier than this (`scheduled` until then); a time in the past runs now. */
+  readonly runAt?: Date;
   readonly traceparent?: string;
 }
 
@@ -38,7 +40,12 @@ export interface SubmitOutcome {
 interface PreparedSubmission {
   readonly job: JobEntity;
   readonly message: OutboxMessage;
+  /** When the relay may publish it (if the fast path has not). */
+  readonly dueAt: Date;
 }
+
+/** How long the relay leaves a fresh outbox row to the fast path. */
+export const FAST_PATH_GRACE_MS = 2000;
 
 interface Queryable {
   query(sql: string, parameters?: unknown[]): Promise<unknown>;
@@ -131,6 +138,10 @@ export class JobsService {
       input: submission.input,
       createdAt: now,
     });
+    const runAt = submission.runAt;
+    const delayedUntil = runAt !== undefined && runAt.getTime() > now.getTime() ? runAt : undefined;
+    if (runAt) job.runAt = runAt;
+    if (delayedUntil) job.status = 'scheduled';
     const message: OutboxMessage = {
       id: randomUUID(),
       jobId: job.id,
@@ -142,12 +153,15 @@ export class JobsService {
         ...(submission.traceparent === undefined ? {} : { traceparent: submission.traceparent }),
       },
     };
-    return { job, message };
+    // Due at runAt for a delayed job; otherwise a grace after the commit in which the fast path publishes.
+    const dueAt = delayedUntil ?? new Date(now.getTime() + FAST_PATH_GRACE_MS);
+    return { job, message, dueAt };
   }
 
   /** After the commit: count it and publish the command without holding up the response. */
   private accepted({ job, message }: PreparedSubmission): void {
     this.metrics.jobsSubmitted.inc({ kind: job.kind });
+    if (job.status === 'scheduled') return; // the relay publishes it when due
     this.outbox.publishAndForget(message).catch((error: unknown) => {
       this.logger.warn(`Fast-path publish of job ${job.id} failed: ${errorMessageOf(error)}`);
     });
@@ -158,13 +172,15 @@ export class JobsService {
     const column = <V>(pick: (item: PreparedSubmission) => V) => batch.map(pick);
     await db.query(
       `WITH jobs AS (
-         INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, created_at, updated_at)
-         SELECT id, tenant, kind, 'queued', max_attempts, input, created_at, created_at
-           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::jsonb[], $6::timestamptz[])
-                AS t (id, tenant, kind, max_attempts, input, created_at)
+         INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, run_at, created_at, updated_at)
+         SELECT id, tenant, kind, status, max_attempts, input, run_at, created_at, created_at
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $12::text[], $4::int[], $5::jsonb[], $13::timestamptz[],
+                       $6::timestamptz[])
+                AS t (id, tenant, kind, status, max_attempts, input, run_at, created_at)
          RETURNING id)
-       INSERT INTO gateway.outbox (id, job_id, message_type, payload, meta, created_at)
-       SELECT * FROM unnest($7::uuid[], $8::uuid[], $9::text[], $10::jsonb[], $11::jsonb[], $6::timestamptz[])`,
+       INSERT INTO gateway.outbox (id, job_id, message_type, payload, meta, created_at, due_at)
+       SELECT * FROM unnest($7::uuid[], $8::uuid[], $9::text[], $10::jsonb[], $11::jsonb[], $6::timestamptz[],
+                            $14::timestamptz[])`,
       [
         column((i) => i.job.id),
         column((i) => i.job.tenant),
@@ -177,6 +193,9 @@ export class JobsService {
         column((i) => i.message.messageType),
         column((i) => JSON.stringify(i.message.payload)),
         column((i) => JSON.stringify(i.message.meta)),
+        column((i) => i.job.status),
+        column((i) => i.job.runAt),
+        column((i) => i.dueAt),
       ],
     );
   }

@@ -16,6 +16,7 @@ import { traceparentFrom, traceparentOf } from '#messaging';
 import type { Principal } from '../auth/principal.js';
 import { requestHash } from './canonical-json.js';
 import { toJobView, type JobView } from './job.view.js';
+import type { JobKind } from '#contracts';
 import type { JobsService, Submission } from './jobs.service.js';
 
 /** The decorators every submit route shares: POST, jobs:write, 202, the body documented from its schema. */
@@ -51,8 +52,22 @@ export interface SubmitRequest {
   readonly keyRequired?: boolean;
   /** The body as sent, for comparing repeated requests (canonical JSON). */
   readonly rawBody: unknown;
-  readonly submission: Submission;
+  readonly kind: JobKind;
+  /** The validated body: the command, plus `runAt` when the caller wants it later. */
+  readonly body: SubmittedBody;
   readonly reply: FastifyReply;
+}
+
+/** What every submit route's body may add to its command (API.md). */
+export type SubmittedBody = Record<string, unknown> & { readonly runAt?: string | undefined };
+
+/** A command schema as a submit route accepts it: plus an optional `runAt` with a time zone. */
+export function submittable(schema: z.ZodObject) {
+  return schema.extend({
+    runAt: z.iso
+      .datetime({ offset: true, message: 'must be an ISO 8601 time with Z or an offset' })
+      .optional(),
+  });
 }
 
 /** Submits, honouring Idempotency-Key: 202 for a new job, 200 for the job an earlier identical request made. */
@@ -62,7 +77,16 @@ export async function submitJob(jobs: JobsService, request: SubmitRequest): Prom
   const span = (request.reply.request as TracedRequest).span;
   const traceparent =
     (span && traceparentOf(span)) ?? traceparentFrom(request.reply.request.headers.traceparent);
-  const submission = { ...request.submission, traceparent };
+  const { runAt, ...command } = request.body;
+  const at = runAt === undefined ? undefined : new Date(runAt);
+  const submission: Submission = {
+    kind: request.kind,
+    command,
+    // Echoed back as accepted, with runAt normalised to UTC.
+    input: at ? { ...command, runAt: at.toISOString() } : command,
+    traceparent,
+    ...(at ? { runAt: at } : {}),
+  };
   if (key === undefined) {
     if (request.keyRequired)
       throw new BadRequestException(['Idempotency-Key: header is required on this route']);

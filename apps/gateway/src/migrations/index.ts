@@ -1,4 +1,9 @@
 import { CreateJobs1763700000000 } from './1763700000000-create-jobs.js';
 import { CreateIdempotencyKeys1763800000000 } from './1763800000000-create-idempotency-keys.js';
+import { OutboxDueAt1763900000000 } from './1763900000000-outbox-due-at.js';
 
-export const gatewayMigrations = [CreateJobs1763700000000, CreateIdempotencyKeys1763800000000];
+export const gatewayMigrations = [
+  CreateJobs1763700000000,
+  CreateIdempotencyKeys1763800000000,
+  OutboxDueAt1763900000000,
+];

@@ -22,8 +22,6 @@ interface OutboxRow {
   meta: OutboxMeta;
 }
 
-/** Rows the fast path may still be publishing are left alone for this long. */
-const FAST_PATH_GRACE = '2 seconds';
 const BATCH = 500;
 
 /**
@@ -82,15 +80,24 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     return this.db.transaction(async (tx) => {
       const rows = await tx.query<OutboxRow[]>(
         `SELECT id, job_id, message_type, payload, meta FROM gateway.outbox
-          WHERE created_at < now() - interval '${FAST_PATH_GRACE}'
-          ORDER BY created_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+          WHERE due_at <= now()
+          ORDER BY due_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
       );
       if (rows.length === 0) return 0;
       const published = await Promise.all(rows.map((r) => this.outbox.publish(toEntity(r))));
-      const ids = rows.filter((_, i) => published[i]).map((r) => r.id);
+      const sent = rows.filter((_, i) => published[i]);
+      const ids = sent.map((r) => r.id);
       if (ids.length > 0) {
         await tx.query(`DELETE FROM gateway.outbox WHERE id = ANY($1::uuid[])`, [ids]);
-        this.logger.log(`Relayed ${ids.length} outbox message(s) the fast path had not sent`);
+        // Delayed jobs become queued once their command is out.
+        await tx.query(
+          `UPDATE gateway.jobs SET status = 'queued', seq = seq + 1, updated_at = now()
+            WHERE id = ANY($1::uuid[]) AND status = 'scheduled'`,
+          [sent.map((r) => r.job_id)],
+        );
+        this.logger.log(
+          `Relayed ${ids.length} outbox message(s): due delayed jobs, or what the fast path missed`,
+        );
       }
       return ids.length;
     });

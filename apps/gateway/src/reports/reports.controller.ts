@@ -18,8 +18,10 @@ import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { ZodPipe } from '../http/zod.pipe.js';
 import type { JobView } from '../jobs/job.view.js';
 import { JobsService } from '../jobs/jobs.service.js';
-import { SubmitJob, submitJob } from '../jobs/submit-job.js';
+import { SubmitJob, submitJob, submittable, type SubmittedBody } from '../jobs/submit-job.js';
 import { ReportDownloads } from './report-downloads.js';
+
+const GenerateReportBody = submittable(GenerateReport);
 
 @ApiTags('reports')
 @Controller('v1/reports')
@@ -29,16 +31,23 @@ export class ReportsController {
     @Inject(ReportDownloads) private readonly downloads: ReportDownloads,
   ) {}
 
-  @SubmitJob('Export the orders dataset as CSV (or PDF)', GenerateReport)
+  @SubmitJob('Export the orders dataset as CSV (or PDF)', GenerateReportBody)
   async submit(
-    @Body(new ZodPipe(GenerateReport)) body: GenerateReport,
+    @Body(new ZodPipe(GenerateReportBody)) body: SubmittedBody,
     @Body() rawBody: unknown,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @CurrentPrincipal() principal: Principal,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JobView> {
-    const submission = { kind: 'report', command: body, input: body } as const;
-    return submitJob(this.jobs, { principal, route: 'reports', idempotencyKey, rawBody, submission, reply });
+    return submitJob(this.jobs, {
+      principal,
+      route: 'reports',
+      idempotencyKey,
+      rawBody,
+      kind: 'report',
+      body,
+      reply,
+    });
   }
 
   @Get(':id/download')

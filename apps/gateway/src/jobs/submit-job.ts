@@ -1,4 +1,13 @@
-import { BadRequestException, HttpCode, HttpStatus, Post, UseGuards, applyDecorators } from '@nestjs/common';
+import {
+  BadRequestException,
+  createParamDecorator,
+  HttpCode,
+  HttpStatus,
+  Post,
+  UseGuards,
+  applyDecorators,
+  type ExecutionContext,
+} from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -13,7 +22,7 @@ import { z } from 'zod';
 import { ApiKeyGuard, RequireScope } from '../auth/api-key.guard.js';
 import type { TracedRequest } from '#bootstrap';
 import { traceparentFrom, traceparentOf } from '#messaging';
-import type { Principal } from '../auth/principal.js';
+import type { AuthenticatedRequest, Principal } from '../auth/principal.js';
 import { requestHash } from './canonical-json.js';
 import { toJobView, type JobView } from './job.view.js';
 import type { JobKind } from '#contracts';
@@ -44,14 +53,32 @@ export function SubmitJob(summary: string, schema: z.ZodType, { keyRequired = fa
 
 const VISIBLE_ASCII = /^[\x21-\x7e]{1,255}$/;
 
-export interface SubmitRequest {
+/** What every submit route reads from the request besides its validated body. */
+export interface SubmitCaller {
   readonly principal: Principal;
-  /** The route the key is scoped to, e.g. `reports`. */
-  readonly route: string;
   readonly idempotencyKey: string | undefined;
-  readonly keyRequired?: boolean;
   /** The body as sent, for comparing repeated requests (canonical JSON). */
   readonly rawBody: unknown;
+}
+
+/** The caller of a submit route: its API key's principal, its Idempotency-Key, its body as sent. */
+export const SubmitCallerOf = createParamDecorator((_: unknown, context: ExecutionContext): SubmitCaller => {
+  const request = context
+    .switchToHttp()
+    .getRequest<AuthenticatedRequest & { headers: Record<string, unknown>; body: unknown }>();
+  if (!request.principal) throw new Error('SubmitCallerOf used on a route without ApiKeyGuard');
+  const key = request.headers['idempotency-key'];
+  return {
+    principal: request.principal,
+    idempotencyKey: typeof key === 'string' ? key : undefined,
+    rawBody: request.body,
+  };
+});
+
+export interface SubmitRequest extends SubmitCaller {
+  /** The route the key is scoped to, e.g. `reports`. */
+  readonly route: string;
+  readonly keyRequired?: boolean;
   readonly kind: JobKind;
   /** The validated body: the command, plus `runAt` when the caller wants it later. */
   readonly body: SubmittedBody;

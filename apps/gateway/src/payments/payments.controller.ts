@@ -1,12 +1,18 @@
-import { Body, Controller, Headers, Inject, Res } from '@nestjs/common';
+import { Body, Controller, Inject, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ChargePayment } from '#contracts';
-import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { ZodPipe } from '../http/zod.pipe.js';
 import type { JobView } from '../jobs/job.view.js';
 import { JobsService } from '../jobs/jobs.service.js';
-import { SubmitJob, submitJob, submittable, type SubmittedBody } from '../jobs/submit-job.js';
+import {
+  SubmitCallerOf,
+  SubmitJob,
+  submitJob,
+  submittable,
+  type SubmitCaller,
+  type SubmittedBody,
+} from '../jobs/submit-job.js';
 
 /** Charges: an Idempotency-Key is required, so a client retrying a timed-out request never pays twice. */
 const ChargePaymentBody = submittable(ChargePayment);
@@ -19,17 +25,13 @@ export class PaymentsController {
   @SubmitJob('Charge a customer through the payment provider', ChargePaymentBody, { keyRequired: true })
   async submit(
     @Body(new ZodPipe(ChargePaymentBody)) body: SubmittedBody,
-    @Body() rawBody: unknown,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
-    @CurrentPrincipal() principal: Principal,
+    @SubmitCallerOf() caller: SubmitCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JobView> {
     return submitJob(this.jobs, {
-      principal,
+      ...caller,
       route: 'payments',
-      idempotencyKey,
       keyRequired: true,
-      rawBody,
       kind: 'payment',
       body,
       reply,

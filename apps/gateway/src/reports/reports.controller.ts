@@ -2,7 +2,6 @@ import {
   Body,
   Controller,
   Get,
-  Headers,
   Inject,
   Param,
   ParseUUIDPipe,
@@ -18,7 +17,14 @@ import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { ZodPipe } from '../http/zod.pipe.js';
 import type { JobView } from '../jobs/job.view.js';
 import { JobsService } from '../jobs/jobs.service.js';
-import { SubmitJob, submitJob, submittable, type SubmittedBody } from '../jobs/submit-job.js';
+import {
+  SubmitCallerOf,
+  SubmitJob,
+  submitJob,
+  submittable,
+  type SubmitCaller,
+  type SubmittedBody,
+} from '../jobs/submit-job.js';
 import { ReportDownloads } from './report-downloads.js';
 
 const GenerateReportBody = submittable(GenerateReport);
@@ -34,20 +40,10 @@ export class ReportsController {
   @SubmitJob('Export the orders dataset as CSV (or PDF)', GenerateReportBody)
   async submit(
     @Body(new ZodPipe(GenerateReportBody)) body: SubmittedBody,
-    @Body() rawBody: unknown,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
-    @CurrentPrincipal() principal: Principal,
+    @SubmitCallerOf() caller: SubmitCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JobView> {
-    return submitJob(this.jobs, {
-      principal,
-      route: 'reports',
-      idempotencyKey,
-      rawBody,
-      kind: 'report',
-      body,
-      reply,
-    });
+    return submitJob(this.jobs, { ...caller, route: 'reports', kind: 'report', body, reply });
   }
 
   @Get(':id/download')

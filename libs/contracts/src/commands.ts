@@ -49,6 +49,18 @@ export const SendNotification = z.discriminatedUnion('channel', [
 ]);
 export type SendNotification = z.output<typeof SendNotification>;
 
+/**
+ * Who to tell when a job ends (API.md, "a submit route also accepts … notify"): an email address, a
+ * webhook, or both. It travels with the command as the `notify` header, so every service can honour it.
+ */
+export const Notify = z
+  .strictObject({
+    email: z.email().optional(),
+    webhookUrl: z.url({ protocol: /^https?$/ }).optional(),
+  })
+  .refine((n) => n.email !== undefined || n.webhookUrl !== undefined, 'needs email or webhookUrl');
+export type Notify = z.output<typeof Notify>;
+
 export const ReportCommands = {
   generate: defineCommand('report.generate', 'report-service', GenerateReport),
 } as const;

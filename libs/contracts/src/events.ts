@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Notify } from './commands.js';
 import { defineEvent } from './contract.js';
 
 const jobId = z.uuid();
@@ -31,6 +32,10 @@ export type JobRetrying = z.output<typeof JobRetrying>;
 export const JobFailed = z.strictObject({ jobId, attempt: z.int().min(0), error: JobError, at });
 export type JobFailed = z.output<typeof JobFailed>;
 
+/** A running job stopped because it was cancelled (API.md, `POST /v1/jobs/:id/cancel`). */
+export const JobCancelled = z.strictObject({ jobId, attempt: z.int().min(0), at });
+export type JobCancelled = z.output<typeof JobCancelled>;
+
 /** Lifecycle events: the workers' side of a job's status, consumed by the gateway (`job.#`). */
 export const JobEvents = {
   started: defineEvent('job.started', JobStarted),
@@ -38,6 +43,40 @@ export const JobEvents = {
   succeeded: defineEvent('job.succeeded', JobSucceeded),
   retrying: defineEvent('job.retrying', JobRetrying),
   failed: defineEvent('job.failed', JobFailed),
+  cancelled: defineEvent('job.cancelled', JobCancelled),
+} as const;
+
+/**
+ * Asks every worker to stop a job it is running (fanned out to one exclusive queue per worker process;
+ * the gateway publishes it after marking the job `cancelRequested`).
+ */
+export const CancelRequested = z.strictObject({ jobId, at });
+export type CancelRequested = z.output<typeof CancelRequested>;
+
+/**
+ * A job that carried `notify` ended: the transport publishes it with the terminal lifecycle event, so the
+ * notification service can tell the requester whatever the kind. Reports and payments also have their own
+ * events (`report.ready`, `payment.*`) with richer content; one notification per job either way.
+ */
+export const JobEnded = z.strictObject({
+  jobId,
+  tenant: z.string().optional(),
+  /** The command's type, e.g. `report.generate`. */
+  type: z.string(),
+  status: z.enum(['succeeded', 'failed', 'cancelled']),
+  result: z.json().optional(),
+  error: JobError.optional(),
+  notify: Notify,
+  at,
+});
+export type JobEnded = z.output<typeof JobEnded>;
+
+export const ControlEvents = {
+  cancelRequested: defineEvent('control.cancel', CancelRequested),
+} as const;
+
+export const NotifyEvents = {
+  jobEnded: defineEvent('notify.job-ended', JobEnded),
 } as const;
 
 export const ReportReady = z.strictObject({
@@ -47,7 +86,7 @@ export const ReportReady = z.strictObject({
   format: z.enum(['csv', 'pdf']),
   rows: z.int().min(0),
   bytes: z.int().min(0),
-  notify: z.strictObject({ email: z.email().optional(), webhookUrl: z.url().optional() }).optional(),
+  notify: Notify.optional(),
 });
 export type ReportReady = z.output<typeof ReportReady>;
 
@@ -59,6 +98,7 @@ const PaymentOutcome = z.strictObject({
   currency: z.string(),
   customerId: z.string(),
   error: JobError.optional(),
+  notify: Notify.optional(),
 });
 export type PaymentOutcome = z.output<typeof PaymentOutcome>;
 

@@ -1,6 +1,6 @@
 import type { Contract } from './contract.js';
 import { EchoCommands, NotificationCommands, PaymentCommands, ReportCommands } from './commands.js';
-import { JobEvents, PaymentEvents, ReportEvents } from './events.js';
+import { ControlEvents, JobEvents, NotifyEvents, PaymentEvents, ReportEvents } from './events.js';
 
 const all: readonly Contract[] = [
   ...Object.values(ReportCommands),
@@ -10,6 +10,8 @@ const all: readonly Contract[] = [
   ...Object.values(JobEvents),
   ...Object.values(ReportEvents),
   ...Object.values(PaymentEvents),
+  ...Object.values(ControlEvents),
+  ...Object.values(NotifyEvents),
 ];
 
 const byName = new Map(all.map((c) => [c.name, c]));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { schemaId, type Contract } from '#contracts';
+import { Notify, schemaId, type Contract } from '#contracts';
 import { InvalidMessageError } from './errors.js';
 
 /** Our headers (no `x-` prefix; the broker owns those). See DESIGN.md, "Message envelope". */
@@ -15,6 +15,8 @@ export const Header = {
   failedBy: 'failed-by',
   deadReason: 'dead-reason',
   replayCount: 'replay-count',
+  /** JSON of the submission's `notify` (contracts' `Notify`), carried by the command and its retries. */
+  notify: 'notify',
 } as const;
 
 export type HeaderValue = string | number | boolean;
@@ -30,6 +32,7 @@ export interface EnvelopeMeta {
   readonly maxAttempts?: number;
   readonly traceparent?: string;
   readonly replayCount?: number;
+  readonly notify?: Notify;
 }
 
 /** AMQP properties we set on every publish (a subset of amqplib's `Options.Publish`). */
@@ -61,6 +64,7 @@ export function buildEnvelope(
   if (meta.maxAttempts !== undefined) headers[Header.maxAttempts] = meta.maxAttempts;
   if (meta.traceparent !== undefined) headers[Header.traceparent] = meta.traceparent;
   if (meta.replayCount !== undefined) headers[Header.replayCount] = meta.replayCount;
+  if (meta.notify !== undefined) headers[Header.notify] = JSON.stringify(meta.notify);
   const properties: EnvelopeProperties = {
     messageId: meta.messageId ?? randomUUID(),
     type: contract.name,
@@ -96,6 +100,8 @@ export interface IncomingEnvelope {
   readonly attempt: number;
   readonly maxAttempts: number | undefined;
   readonly traceparent: string | undefined;
+  /** The submission's `notify`, when it had a valid one. */
+  readonly notify: Notify | undefined;
   readonly redelivered: boolean;
   /** When the message was first published (AMQP timestamp, whole seconds), in ms since the epoch. */
   readonly publishedAt: number | undefined;
@@ -115,6 +121,7 @@ export function readEnvelope(message: DeliveredMessage): IncomingEnvelope {
     attempt: positiveInt(attempt) ?? 1,
     maxAttempts: positiveInt(maxAttempts),
     traceparent: stringOrUndefined(headers[Header.traceparent]),
+    notify: notifyOf(headers[Header.notify]),
     redelivered: message.fields.redelivered,
     publishedAt:
       typeof message.properties.timestamp === 'number' ? message.properties.timestamp * 1000 : undefined,
@@ -142,6 +149,17 @@ function narrowHeaders(raw: Record<string, unknown> | undefined): Headers {
     else if (Buffer.isBuffer(value)) headers[key] = value.toString('utf8');
   }
   return headers;
+}
+
+/** A malformed `notify` header is ignored rather than poisoning the job it rides on. */
+function notifyOf(value: HeaderValue | undefined): Notify | undefined {
+  if (typeof value !== 'string') return undefined;
+  try {
+    const parsed = Notify.safeParse(JSON.parse(value));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function stringOrUndefined(value: unknown): string | undefined {

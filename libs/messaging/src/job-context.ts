@@ -1,3 +1,4 @@
+import type { Notify } from '#contracts';
 import type { Headers, IncomingEnvelope } from './envelope.js';
 
 /** What a handler knows about the delivery it is working on; the second argument (`@Ctx()`). */
@@ -35,6 +36,11 @@ export class JobContext {
 
   get traceparent(): string | undefined {
     return this.envelope.traceparent;
+  }
+
+  /** Who the submitter wants told when the job ends (API.md `notify`), if anyone. */
+  get notify(): Notify | undefined {
+    return this.envelope.notify;
   }
 
   get redelivered(): boolean {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { JobKinds, type JobKind, type JobStatus } from '#contracts';
+import { JobKinds, type JobKind, type JobStatus, type Notify } from '#contracts';
 import { GroupCommitter } from '#database';
 import { Metrics } from '#observability';
 import { errorMessageOf } from '#messaging';
@@ -22,6 +22,8 @@ export interface Submission {
   /** Run no earlier than this (`scheduled` until then); a time in the past runs now. */
   readonly runAt?: Date;
   readonly traceparent?: string;
+  /** Who to tell when the job ends; rides with the command as its `notify` header. */
+  readonly notify?: Notify;
 }
 
 /** What an Idempotency-Key stands for: the key, on this route, for a request with this hash. */
@@ -151,6 +153,7 @@ export class JobsService {
         tenant: principal.tenant,
         maxAttempts: spec.maxAttempts,
         ...(submission.traceparent === undefined ? {} : { traceparent: submission.traceparent }),
+        ...(submission.notify === undefined ? {} : { notify: submission.notify }),
       },
     };
     // Due at runAt for a delayed job; otherwise a grace after the commit in which the fast path publishes.

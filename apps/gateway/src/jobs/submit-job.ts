@@ -25,7 +25,7 @@ import { traceparentFrom, traceparentOf } from '#messaging';
 import type { AuthenticatedRequest, Principal } from '../auth/principal.js';
 import { requestHash } from './canonical-json.js';
 import { toJobView, type JobView } from './job.view.js';
-import type { JobKind } from '#contracts';
+import { Notify, type JobKind } from '#contracts';
 import type { JobsService, Submission } from './jobs.service.js';
 
 /** The decorators every submit route shares: POST, jobs:write, 202, the body documented from its schema. */
@@ -86,14 +86,18 @@ export interface SubmitRequest extends SubmitCaller {
 }
 
 /** What every submit route's body may add to its command (API.md). */
-export type SubmittedBody = Record<string, unknown> & { readonly runAt?: string | undefined };
+export type SubmittedBody = Record<string, unknown> & {
+  readonly runAt?: string | undefined;
+  readonly notify?: Notify | undefined;
+};
 
-/** A command schema as a submit route accepts it: plus an optional `runAt` with a time zone. */
+/** A command schema as a submit route accepts it: plus an optional `runAt` with a time zone and `notify`. */
 export function submittable(schema: z.ZodObject) {
   return schema.extend({
     runAt: z.iso
       .datetime({ offset: true, message: 'must be an ISO 8601 time with Z or an offset' })
       .optional(),
+    notify: Notify.optional(),
   });
 }
 
@@ -104,14 +108,19 @@ export async function submitJob(jobs: JobsService, request: SubmitRequest): Prom
   const span = (request.reply.request as TracedRequest).span;
   const traceparent =
     (span && traceparentOf(span)) ?? traceparentFrom(request.reply.request.headers.traceparent);
-  const { runAt, ...command } = request.body;
+  const { runAt, notify, ...command } = request.body;
   const at = runAt === undefined ? undefined : new Date(runAt);
   const submission: Submission = {
     kind: request.kind,
     command,
     // Echoed back as accepted, with runAt normalised to UTC.
-    input: at ? { ...command, runAt: at.toISOString() } : command,
+    input: {
+      ...command,
+      ...(at ? { runAt: at.toISOString() } : {}),
+      ...(notify === undefined ? {} : { notify }),
+    },
     traceparent,
+    ...(notify === undefined ? {} : { notify }),
     ...(at ? { runAt: at } : {}),
   };
   if (key === undefined) {

@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { Notify } from '#contracts';
 
 /**
  * A command to publish, written in the same statement as its job (`gateway.outbox`), deleted once the
@@ -19,6 +20,7 @@ export interface OutboxMeta {
   readonly tenant: string;
   readonly maxAttempts: number;
   readonly traceparent?: string;
+  readonly notify?: Notify;
 }
 
 export type OutboxMessage = Pick<OutboxEntity, 'id' | 'jobId' | 'messageType' | 'payload' | 'meta'>;

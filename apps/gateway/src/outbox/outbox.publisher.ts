@@ -37,6 +37,7 @@ export class OutboxPublisher {
         tenant: row.meta.tenant,
         maxAttempts: row.meta.maxAttempts,
         ...(row.meta.traceparent === undefined ? {} : { traceparent: row.meta.traceparent }),
+        ...(row.meta.notify === undefined ? {} : { notify: row.meta.notify }),
       });
       return true;
     } catch (error) {

@@ -14,6 +14,7 @@ import { JobEventsHandler } from './jobs/job-events.handler.js';
 import { JobTransitions } from './jobs/job-transitions.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { JobsService } from './jobs/jobs.service.js';
+import { JobCancellation } from './jobs/job-cancellation.js';
 import { OutboxPublisher } from './outbox/outbox.publisher.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
 import { PaymentsController } from './payments/payments.controller.js';
@@ -46,6 +47,7 @@ export class GatewayModule {
         { provide: GATEWAY_CONFIG, useValue: config },
         ApiKeyGuard,
         JobsService,
+        JobCancellation,
         JobTransitions,
         IdempotencyKeysJanitor,
         OutboxPublisher,

@@ -6,7 +6,16 @@ import type { ConsumeMessage } from 'amqplib';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { lastValueFrom } from 'rxjs';
-import { contractFor, JobEvents, parsePayload, type Contract, type JobSucceeded } from '#contracts';
+import {
+  contractFor,
+  JobEvents,
+  parsePayload,
+  type Contract,
+  type JobEnded,
+  type JobSucceeded,
+} from '#contracts';
+import { Cancellations, JobCancelledError } from './cancellations.js';
+import { notifyJobEnded } from './job-ended.js';
 import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
 import { parseBody, readEnvelope, type IncomingEnvelope } from './envelope.js';
 import { errorMessageOf, InvalidMessageError } from './errors.js';
@@ -56,6 +65,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
   private draining = false;
   private drained?: Promise<void>;
   private readonly observers: DeliveryObserver[] = [];
+  private readonly cancellations: Cancellations;
 
   constructor(
     private readonly connection: AmqpConnection,
@@ -68,6 +78,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       failedBy: `${options.service}@${hostname()}/${process.pid}`,
       appId: options.service,
     });
+    this.cancellations = new Cancellations(connection, options.names);
   }
 
   /** True when the connection is up and every handler's consumer is attached to its queue. */
@@ -94,8 +105,11 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
 
   listen(callback: (...optionalParams: unknown[]) => void): void {
     for (const [pattern, handler] of this.messageHandlers) {
-      const consumer = this.createConsumer(pattern, handler);
-      this.consumers.push(consumer);
+      this.consumers.push(this.createConsumer(pattern, handler));
+    }
+    // Jobs can be cancelled: read the cancel requests before taking any job.
+    if (this.consumers.some((c) => c.lifecycle)) this.cancellations.start();
+    for (const consumer of this.consumers) {
       consumer.wrapper = this.connection.openChannel({
         name: `consume ${consumer.queue}`,
         confirm: false,
@@ -170,6 +184,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     await Promise.all(
       this.consumers.flatMap((c) => (c.wrapper ? [this.connection.closeChannel(c.wrapper)] : [])),
     );
+    await this.cancellations.stop();
   }
 
   private createConsumer(pattern: string, handler: MessageHandler): Consumer {
@@ -211,6 +226,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       }
     });
     await assertTopology(channel, consumer.topology);
+    if (consumer.lifecycle) await this.cancellations.ready(10_000);
     if (this.draining) return;
     await channel.prefetch(consumer.prefetch, false);
     await this.consume(consumer, channel);
@@ -321,10 +337,16 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       return 'dead-lettered';
     }
 
+    const meta = { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent };
+    if (jobId && this.cancellations.isCancelled(jobId)) {
+      // Cancelled while it waited (queued, scheduled or between retries): it never starts.
+      await this.cancelled(jobId, envelope, envelope.attempt - 1);
+      return 'cancelled';
+    }
     const controller = new AbortController();
     this.aborts.add(controller);
+    const untrack = jobId ? this.cancellations.track(jobId, controller) : undefined;
     try {
-      const meta = { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent };
       if (jobId) {
         await this.publisher.publish(
           JobEvents.started,
@@ -346,20 +368,47 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       try {
         result = await this.invoke(consumer.handler, payload, context);
       } catch (error) {
+        if (jobId && controller.signal.reason instanceof JobCancelledError) {
+          await this.cancelled(jobId, envelope, envelope.attempt);
+          return 'cancelled';
+        }
         if (this.draining && controller.signal.aborted) return 'requeued';
         return await this.failures.route(consumer.queue, consumer.policy, message, envelope, error, jobId);
       }
       if (jobId) {
+        // Finished before the cancel could stop it: it keeps its success.
+        const json = toJson(result);
         await this.publisher.publish(
           JobEvents.succeeded,
-          { jobId, attempt: envelope.attempt, result: toJson(result), at: now() },
+          { jobId, attempt: envelope.attempt, result: json, at: now() },
           meta,
         );
+        await this.notifyEnded(jobId, envelope, { status: 'succeeded', result: json });
       }
       return 'succeeded';
     } finally {
+      untrack?.();
       this.aborts.delete(controller);
     }
+  }
+
+  /** The job stopped (or never started) because it was cancelled: say so, and ack. */
+  private async cancelled(jobId: string, envelope: IncomingEnvelope, attempt: number): Promise<void> {
+    this.log.log(`${describeDelivery('', envelope)} cancelled`);
+    await this.publisher.publish(
+      JobEvents.cancelled,
+      { jobId, attempt: Math.max(0, attempt), at: now() },
+      { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent },
+    );
+    await this.notifyEnded(jobId, envelope, { status: 'cancelled' });
+  }
+
+  private notifyEnded(
+    jobId: string,
+    envelope: IncomingEnvelope,
+    outcome: Pick<JobEnded, 'status' | 'result'>,
+  ): Promise<void> {
+    return notifyJobEnded(this.publisher, jobId, envelope, outcome);
   }
 
   private decode(consumer: Consumer, envelope: IncomingEnvelope, content: Buffer): unknown {

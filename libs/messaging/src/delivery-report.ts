@@ -1,5 +1,5 @@
 /** How a delivery ended: acked after success, retry or dead-letter, or given back to the queue. */
-export type DeliveryOutcome = 'succeeded' | 'retried' | 'dead-lettered' | 'requeued';
+export type DeliveryOutcome = 'succeeded' | 'retried' | 'dead-lettered' | 'cancelled' | 'requeued';
 
 export interface DeliveryReport {
   readonly queue: string;

@@ -6,6 +6,7 @@ import { errorCodeOf, errorMessageOf } from './errors.js';
 import type { MessagePublisher } from './publisher.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { TopologyNames } from './topology.js';
+import { notifyJobEnded } from './job-ended.js';
 
 export type DeadLetterReason = 'permanent' | 'exhausted' | 'invalid';
 
@@ -104,6 +105,7 @@ export class FailureRouter {
         { jobId, attempt: envelope.attempt, error: failure, at: new Date().toISOString() },
         { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent },
       );
+      await notifyJobEnded(this.publisher, jobId, envelope, { status: 'failed', error: failure });
     }
   }
 

@@ -13,3 +13,4 @@ export * from './queue-inspector.js';
 export * from './delivery-report.js';
 export * from './failure-router.js';
 export * from './transport-options.js';
+export * from './cancellations.js';

@@ -76,6 +76,11 @@ export class TopologyNames {
     return `${queue}.${formatDuration(delayMs)}`;
   }
 
+  /** The control stream: cancel requests every worker process reads (and re-reads from the start). */
+  get control(): string {
+    return `${this.prefix}.control`;
+  }
+
   deadLetterQueue(queue: string): string {
     return `${queue}.dlq`;
   }
@@ -91,8 +96,19 @@ export function describeCoreTopology(names: TopologyNames): Topology {
       { name: names.retry, type: 'direct', arguments: {} },
       { name: names.dead, type: 'direct', arguments: {} },
     ],
-    queues: [{ name: names.unrouted, arguments: { 'x-queue-type': 'quorum' } }],
-    bindings: [{ queue: names.unrouted, exchange: names.unrouted, pattern: '' }],
+    queues: [
+      { name: names.unrouted, arguments: { 'x-queue-type': 'quorum' } },
+      // A stream, not a queue: every worker reads all of it, and one that starts later reads what it
+      // missed (a day of cancels), so a cancelled job's command never runs on a fresh worker either.
+      {
+        name: names.control,
+        arguments: { 'x-queue-type': 'stream', 'x-max-age': '1D', 'x-max-length-bytes': 100_000_000 },
+      },
+    ],
+    bindings: [
+      { queue: names.unrouted, exchange: names.unrouted, pattern: '' },
+      { queue: names.control, exchange: names.events, pattern: 'control.#' },
+    ],
   };
 }
 

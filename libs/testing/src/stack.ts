@@ -34,9 +34,29 @@ export class Stack {
     readonly prefix: string,
     readonly databaseUrl: string,
     readonly urls: Readonly<Record<ServiceName, string>>,
-    readonly processes: ReadonlyMap<ServiceName, ChildService>,
+    private readonly children: Map<ServiceName, ChildService>,
     private readonly database: TestDatabase | undefined,
+    private readonly spawn: (service: ServiceName) => ChildService,
   ) {}
+
+  get processes(): ReadonlyMap<ServiceName, ChildService> {
+    return this.children;
+  }
+
+  /** SIGTERMs `service` and waits for its exit (it stays down until {@link restart}). */
+  async stopService(service: ServiceName): Promise<void> {
+    const child = this.children.get(service);
+    if (!child || child.process.exitCode !== null || child.process.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await child.exited;
+  }
+
+  /** Stops `service` if it runs, starts it again on the same port, and waits until it is ready. */
+  async restart(service: ServiceName): Promise<void> {
+    await this.stopService(service);
+    this.children.set(service, this.spawn(service));
+    await this.waitUntilReady(service);
+  }
 
   static async start(options: StackOptions): Promise<Stack> {
     const entry = (service: ServiceName) => `${root}dist/apps/${service}/src/main.js`;
@@ -48,23 +68,19 @@ export class Stack {
     const services = options.services ?? SERVICES;
     const urls = {} as Record<ServiceName, string>;
     const processes = new Map<ServiceName, ChildService>();
-    for (const service of services) {
-      const port = await freePort();
-      urls[service] = `http://127.0.0.1:${port}`;
-      processes.set(
-        service,
-        ChildService.node([...(options.nodeArgs ?? []), entry(service)], {
-          PORT: String(port),
-          CONVEYOR_PREFIX: prefix,
-          RABBITMQ_URL: TEST_RABBITMQ_URL,
-          DATABASE_URL: databaseUrl,
-          LOG_LEVEL: 'warn',
-          ...(SERVICE_NODE_OPTIONS[service] ? { NODE_OPTIONS: SERVICE_NODE_OPTIONS[service] } : {}),
-          ...options.env,
-        }),
-      );
-    }
-    const stack = new Stack(prefix, databaseUrl, urls, processes, database);
+    for (const service of services) urls[service] = `http://127.0.0.1:${await freePort()}`;
+    const spawn = (service: ServiceName) =>
+      ChildService.node([...(options.nodeArgs ?? []), entry(service)], {
+        PORT: new URL(urls[service]).port,
+        CONVEYOR_PREFIX: prefix,
+        RABBITMQ_URL: TEST_RABBITMQ_URL,
+        DATABASE_URL: databaseUrl,
+        LOG_LEVEL: 'warn',
+        ...(SERVICE_NODE_OPTIONS[service] ? { NODE_OPTIONS: SERVICE_NODE_OPTIONS[service] } : {}),
+        ...options.env,
+      });
+    for (const service of services) processes.set(service, spawn(service));
+    const stack = new Stack(prefix, databaseUrl, urls, processes, database, spawn);
     try {
       await Promise.all(services.map((s) => stack.waitUntilReady(s)));
     } catch (error) {

@@ -3,6 +3,7 @@ import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import {
   JobEvents,
+  type JobCancelled,
   type JobFailed,
   type JobProgressed,
   type JobRetrying,
@@ -14,7 +15,7 @@ import { JobTransitions } from './job-transitions.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-type LifecycleEvent = JobStarted | JobProgressed | JobSucceeded | JobRetrying | JobFailed;
+type LifecycleEvent = JobStarted | JobProgressed | JobSucceeded | JobRetrying | JobFailed | JobCancelled;
 
 /** The workers' lifecycle events (`job.#`), applied to the job records; acked once they are stored. */
 @Controller()
@@ -40,6 +41,8 @@ export class JobEventsHandler {
         return this.transitions.apply({ type: 'retrying', event: event as JobRetrying });
       case JobEvents.failed.name:
         return this.transitions.apply({ type: 'failed', event: event as JobFailed });
+      case JobEvents.cancelled.name:
+        return this.transitions.apply({ type: 'cancelled', event: event as JobCancelled });
       default:
         throw new PermanentError(`No transition for ${message.type}`, 'unknown_message_type');
     }

@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { JobFailed, JobProgressed, JobRetrying, JobStarted, JobSucceeded } from '#contracts';
+import type {
+  JobCancelled,
+  JobFailed,
+  JobProgressed,
+  JobRetrying,
+  JobStarted,
+  JobSucceeded,
+} from '#contracts';
 import { GroupCommitter } from '#database';
 import { Metrics } from '#observability';
 
@@ -10,7 +17,8 @@ export type LifecycleChange =
   | { readonly type: 'progress'; readonly event: JobProgressed }
   | { readonly type: 'retrying'; readonly event: JobRetrying }
   | { readonly type: 'succeeded'; readonly event: JobSucceeded }
-  | { readonly type: 'failed'; readonly event: JobFailed };
+  | { readonly type: 'failed'; readonly event: JobFailed }
+  | { readonly type: 'cancelled'; readonly event: JobCancelled };
 
 type Of<T extends LifecycleChange['type']> = Extract<LifecycleChange, { type: T }>;
 
@@ -45,6 +53,7 @@ export class JobTransitions {
     await this.retrying(of('retrying'));
     await this.succeeded(of('succeeded'));
     await this.failed(of('failed'));
+    await this.cancelled(of('cancelled'));
   }
 
   /** Counts each delivery once per event id (`job_attempts`), even if the event itself is redelivered. */
@@ -104,6 +113,10 @@ export class JobTransitions {
     );
   }
 
+  /**
+   * Also from `cancelled`: a job cancelled while it waited can still have been picked up a moment before
+   * the cancel reached the worker; if it then ran to the end, what happened is that it succeeded.
+   */
   private async succeeded(changes: readonly Of<'succeeded'>[]): Promise<void> {
     const latest = newestPerJob(changes, () => false);
     if (latest.length === 0) return;
@@ -111,7 +124,7 @@ export class JobTransitions {
       `UPDATE gateway.jobs j SET status = 'succeeded', result = v.result, error = NULL, progress = 100,
               finished_at = v.at, seq = j.seq + 1, updated_at = now()
          FROM unnest($1::uuid[], $2::jsonb[], $3::timestamptz[]) AS v (id, result, at)
-        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled')
+        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed')
         RETURNING j.kind, j.status, extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
       [
         latest.map((c) => c.event.jobId),
@@ -143,6 +156,20 @@ export class JobTransitions {
         latest.map((c) => JSON.stringify(c.event.error)),
         latest.map((c) => c.event.at),
       ],
+    );
+  }
+
+  /** A running job the worker stopped on a cancel request (a waiting one was cancelled by the gateway). */
+  private async cancelled(changes: readonly Of<'cancelled'>[]): Promise<void> {
+    const latest = newestPerJob(changes, () => false);
+    if (latest.length === 0) return;
+    await this.finish(
+      `UPDATE gateway.jobs j SET status = 'cancelled', cancel_requested = true, finished_at = v.at,
+              seq = j.seq + 1, updated_at = now()
+         FROM unnest($1::uuid[], $2::timestamptz[]) AS v (id, at)
+        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled')
+        RETURNING j.kind, j.status, extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
+      [latest.map((c) => c.event.jobId), latest.map((c) => c.event.at)],
     );
   }
 }

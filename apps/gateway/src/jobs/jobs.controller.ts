@@ -1,4 +1,15 @@
-import { Controller, Get, Inject, Param, ParseUUIDPipe, Query, UseGuards } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Inject,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { JOB_KINDS, JOB_STATUSES } from '#contracts';
@@ -7,6 +18,7 @@ import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { ZodPipe } from '../http/zod.pipe.js';
 import { toJobView, type JobView } from './job.view.js';
 import { JobsService } from './jobs.service.js';
+import { JobCancellation } from './job-cancellation.js';
 
 const ListJobsQuery = z.strictObject({
   kind: z.enum(JOB_KINDS).optional(),
@@ -20,7 +32,23 @@ const ListJobsQuery = z.strictObject({
 @Controller('v1/jobs')
 @UseGuards(ApiKeyGuard)
 export class JobsController {
-  constructor(@Inject(JobsService) private readonly jobs: JobsService) {}
+  constructor(
+    @Inject(JobsService) private readonly jobs: JobsService,
+    @Inject(JobCancellation) private readonly cancellation: JobCancellation,
+  ) {}
+
+  @Post(':id/cancel')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @RequireScope('jobs:write')
+  @ApiOperation({
+    summary: 'Cancel a job: at once if it waits, within a second if it runs (409 once it has ended)',
+  })
+  async cancel(
+    @Param('id', new ParseUUIDPipe({ version: undefined })) id: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<JobView> {
+    return toJobView(await this.cancellation.cancel(principal, id));
+  }
 
   @Get(':id')
   @RequireScope('jobs:read')

@@ -15,6 +15,8 @@ import { JobTransitions } from './jobs/job-transitions.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { JobsService } from './jobs/jobs.service.js';
 import { JobCancellation } from './jobs/job-cancellation.js';
+import { JobChanges } from './events/job-changes.js';
+import { JobStreams } from './events/job-streams.js';
 import { OutboxPublisher } from './outbox/outbox.publisher.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
 import { PaymentsController } from './payments/payments.controller.js';
@@ -48,6 +50,8 @@ export class GatewayModule {
         ApiKeyGuard,
         JobsService,
         JobCancellation,
+        JobChanges,
+        JobStreams,
         JobTransitions,
         IdempotencyKeysJanitor,
         OutboxPublisher,

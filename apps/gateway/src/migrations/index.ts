@@ -1,9 +1,11 @@
 import { CreateJobs1763700000000 } from './1763700000000-create-jobs.js';
 import { CreateIdempotencyKeys1763800000000 } from './1763800000000-create-idempotency-keys.js';
 import { OutboxDueAt1763900000000 } from './1763900000000-outbox-due-at.js';
+import { JobChangeNotifications1764000000000 } from './1764000000000-job-change-notifications.js';
 
 export const gatewayMigrations = [
   CreateJobs1763700000000,
   CreateIdempotencyKeys1763800000000,
   OutboxDueAt1763900000000,
+  JobChangeNotifications1764000000000,
 ];

@@ -1,0 +1,128 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import pg from 'pg';
+import { DataSource, In } from 'typeorm';
+import { errorMessageOf } from '#messaging';
+import { JobEntity } from '../jobs/job.entity.js';
+import type { GatewayConfig } from '../gateway.config.js';
+import { GATEWAY_CONFIG } from '../gateway.tokens.js';
+
+export const JOB_CHANGES_CHANNEL = 'conveyor_job_changes';
+
+/** Told the job's row as it is now, after a change (or a resync: the row may not have changed). */
+export type JobListener = (job: JobEntity) => void;
+
+/**
+ * Which jobs changed, for whoever watches them here (SSE streams). One Postgres connection per gateway
+ * process LISTENs to the jobs table's change notifications (see the migration), so every replica sees
+ * every change whichever replica or worker made it, and reads the rows only for jobs someone watches.
+ * After a lost connection it reconnects and re-reads every watched job, since notifications sent while
+ * it was away are gone.
+ */
+@Injectable()
+export class JobChanges implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(JobChanges.name);
+  private readonly watchers = new Map<string, Set<JobListener>>();
+  private client?: pg.Client;
+  private stopped = false;
+  private connected = false;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    void this.keepListening();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    await this.client?.end().catch(() => undefined);
+  }
+
+  /** True while the LISTEN connection is up (changes reach the watchers). */
+  get listening(): boolean {
+    return this.connected;
+  }
+
+  /** Calls `listener` with the job's row after each change until the returned function is called. */
+  watch(jobId: string, listener: JobListener): () => void {
+    let set = this.watchers.get(jobId);
+    if (!set) this.watchers.set(jobId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.watchers.delete(jobId);
+    };
+  }
+
+  private async keepListening(): Promise<void> {
+    let delay = 250;
+    while (!this.stopped) {
+      try {
+        await this.listen();
+        delay = 250;
+        // Anything that changed while we were not listening.
+        await this.refresh([...this.watchers.keys()]);
+        await this.closed();
+      } catch (error) {
+        if (!this.stopped) this.logger.warn(`Job change listener: ${errorMessageOf(error)}`);
+      }
+      this.connected = false;
+      if (this.stopped) return;
+      await sleep(delay);
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({
+      connectionString: this.config.DATABASE_URL,
+      application_name: 'conveyor-gateway-listen',
+      keepAlive: true,
+    });
+    this.client = client;
+    client.on('notification', (message) => {
+      if (message.channel !== JOB_CHANGES_CHANNEL || !message.payload) return;
+      const watched = message.payload.split(',').filter((id) => this.watchers.has(id));
+      if (watched.length > 0) {
+        this.refresh(watched).catch((error: unknown) => {
+          this.logger.warn(`Reading changed jobs failed: ${errorMessageOf(error)}`);
+        });
+      }
+    });
+    await client.connect();
+    await client.query(`LISTEN ${JOB_CHANGES_CHANNEL}`);
+    this.connected = true;
+  }
+
+  private closed(): Promise<void> {
+    const client = this.client;
+    if (!client) return Promise.resolve();
+    return new Promise((resolve) => {
+      client.once('error', () => {
+        resolve();
+      });
+      client.once('end', () => {
+        resolve();
+      });
+    });
+  }
+
+  /** Reads the jobs and hands each to its watchers. */
+  private async refresh(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const jobs = await this.db.getRepository(JobEntity).findBy({ id: In([...ids]) });
+    for (const job of jobs) {
+      for (const listener of this.watchers.get(job.id) ?? []) listener(job);
+    }
+  }
+}

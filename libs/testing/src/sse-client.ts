@@ -32,7 +32,7 @@ export async function readSse(
       return { status: response.status, events, endedByServer: true };
     const decoder = new TextDecoder();
     let buffer = '';
-    const reader = response.body.getReader();
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return { status: 200, events, endedByServer: true };

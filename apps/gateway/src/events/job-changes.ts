@@ -74,13 +74,18 @@ export class JobChanges implements OnApplicationBootstrap, BeforeApplicationShut
         await this.refresh([...this.watchers.keys()]);
         await this.closed();
       } catch (error) {
-        if (!this.stopped) this.logger.warn(`Job change listener: ${errorMessageOf(error)}`);
+        if (!this.isStopped()) this.logger.warn(`Job change listener: ${errorMessageOf(error)}`);
       }
       this.connected = false;
-      if (this.stopped) return;
+      if (this.isStopped()) return;
       await sleep(delay);
       delay = Math.min(delay * 2, 5000);
     }
+  }
+
+  /** Read through a call: `stopped` changes while the loop awaits. */
+  private isStopped(): boolean {
+    return this.stopped;
   }
 
   private async listen(): Promise<void> {

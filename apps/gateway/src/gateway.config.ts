@@ -16,6 +16,13 @@ export const gatewayConfigSchema = serviceConfigSchema(3000)
           parseDuration(v) ?? (ctx.addIssue({ code: 'custom', message: 'not a duration' }), z.NEVER),
       ),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
+    /** Bulk dead-letter replays are published at most this many per second. */
+    REPLAY_RATE: z.coerce.number().int().min(1).max(10_000).default(50),
+    /**
+     * RabbitMQ's management API, for `GET /v1/admin/queues` (unacked counts and every queue of the prefix);
+     * without it, the gateway reads what a passive declare tells (ready and consumers only).
+     */
+    RABBITMQ_MANAGEMENT_URL: z.url({ protocol: /^https?$/ }).optional(),
   })
   .transform((config, ctx) => {
     const source = config.API_KEYS ?? (config.NODE_ENV === 'production' ? undefined : DEVELOPMENT_API_KEYS);

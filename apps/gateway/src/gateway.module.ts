@@ -17,6 +17,10 @@ import { JobsService } from './jobs/jobs.service.js';
 import { JobCancellation } from './jobs/job-cancellation.js';
 import { JobChanges } from './events/job-changes.js';
 import { JobStreams } from './events/job-streams.js';
+import { AdminController } from './dead-letters/admin.controller.js';
+import { DeadLetterArchive } from './dead-letters/dead-letter-archive.js';
+import { DeadLetters } from './dead-letters/dead-letters.service.js';
+import { QueueStatsReader } from './dead-letters/queue-stats.js';
 import { OutboxPublisher } from './outbox/outbox.publisher.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
 import { PaymentsController } from './payments/payments.controller.js';
@@ -44,7 +48,14 @@ export class GatewayModule {
           ],
         }),
       ],
-      controllers: [JobsController, ReportsController, EchoController, PaymentsController, JobEventsHandler],
+      controllers: [
+        JobsController,
+        ReportsController,
+        EchoController,
+        PaymentsController,
+        AdminController,
+        JobEventsHandler,
+      ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         ApiKeyGuard,
@@ -52,6 +63,9 @@ export class GatewayModule {
         JobCancellation,
         JobChanges,
         JobStreams,
+        DeadLetterArchive,
+        DeadLetters,
+        QueueStatsReader,
         JobTransitions,
         IdempotencyKeysJanitor,
         OutboxPublisher,

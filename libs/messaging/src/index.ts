@@ -14,3 +14,4 @@ export * from './delivery-report.js';
 export * from './failure-router.js';
 export * from './transport-options.js';
 export * from './cancellations.js';
+export * from './dead-letter-consumer.js';

@@ -44,7 +44,11 @@ export class ApiKeyGuard implements CanActivate {
     if (scope && !key.scopes.has(scope) && !key.scopes.has('admin')) {
       throw new ForbiddenException(`This API key lacks the ${scope} scope`);
     }
-    request.principal = { tenant: key.tenant, scopes: key.scopes };
+    request.principal = {
+      tenant: key.tenant,
+      scopes: key.scopes,
+      actor: `${key.tenant}/key:${key.keyHash.slice(0, 12)}`,
+    };
     return true;
   }
 

@@ -5,6 +5,8 @@ import type { Scope } from './api-keys.js';
 export interface Principal {
   readonly tenant: string;
   readonly scopes: ReadonlySet<Scope>;
+  /** Who, for audit trails: the tenant and a fingerprint of the key (never the key itself). */
+  readonly actor: string;
 }
 
 export function isAdmin(principal: Principal): boolean {

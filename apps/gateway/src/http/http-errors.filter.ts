@@ -12,6 +12,7 @@ import {
   GoneError,
   IdempotencyConflictError,
   InvalidCursorError,
+  InvalidInputError,
   JobNotFoundError,
   JobStateConflictError,
 } from '../jobs/job-errors.js';
@@ -52,6 +53,7 @@ export class HttpErrorsFilter implements ExceptionFilter {
     }
     if (exception instanceof GoneError) return { body: body(410, exception.message), headers: {} };
     if (exception instanceof InvalidCursorError) return { body: body(400, [exception.message]), headers: {} };
+    if (exception instanceof InvalidInputError) return { body: body(400, exception.problems), headers: {} };
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn(
         `Database unavailable: ${exception instanceof Error ? exception.message : String(exception)}`,

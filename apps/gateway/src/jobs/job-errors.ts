@@ -40,3 +40,11 @@ export class IdempotencyConflictError extends Error {
     this.name = 'IdempotencyConflictError';
   }
 }
+
+/** Input that passed the route's own validation but not a later check (e.g. an edited replay payload). */
+export class InvalidInputError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+    this.name = 'InvalidInputError';
+  }
+}

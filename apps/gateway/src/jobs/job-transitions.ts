@@ -56,7 +56,11 @@ export class JobTransitions {
     await this.cancelled(of('cancelled'));
   }
 
-  /** Counts each delivery once per event id (`job_attempts`), even if the event itself is redelivered. */
+  /**
+   * Counts each delivery once per event id (`job_attempts`), even if the event itself is redelivered, and
+   * whatever the status: a `started` can arrive after the job's end was recorded (the dead-letter archive
+   * may mark it failed first), and the attempt still happened. Only a waiting job becomes `running`.
+   */
   private async started(changes: readonly Of<'started'>[]): Promise<void> {
     if (changes.length === 0) return;
     await this.db.query(
@@ -76,7 +80,7 @@ export class JobTransitions {
          started_at   = coalesce(j.started_at, per_job.at),
          seq = j.seq + 1, updated_at = now()
        FROM per_job
-       WHERE j.id = per_job.job_id AND j.status NOT IN ('succeeded', 'failed', 'cancelled')`,
+       WHERE j.id = per_job.job_id`,
       [
         changes.map((c) => c.event.jobId),
         changes.map((c) => c.eventId),

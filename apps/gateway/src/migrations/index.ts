@@ -2,10 +2,12 @@ import { CreateJobs1763700000000 } from './1763700000000-create-jobs.js';
 import { CreateIdempotencyKeys1763800000000 } from './1763800000000-create-idempotency-keys.js';
 import { OutboxDueAt1763900000000 } from './1763900000000-outbox-due-at.js';
 import { JobChangeNotifications1764000000000 } from './1764000000000-job-change-notifications.js';
+import { CreateDeadLetters1764100000000 } from './1764100000000-create-dead-letters.js';
 
 export const gatewayMigrations = [
   CreateJobs1763700000000,
   CreateIdempotencyKeys1763800000000,
   OutboxDueAt1763900000000,
   JobChangeNotifications1764000000000,
+  CreateDeadLetters1764100000000,
 ];

@@ -21,6 +21,8 @@ export interface OutboxMeta {
   readonly maxAttempts: number;
   readonly traceparent?: string;
   readonly notify?: Notify;
+  /** How many times this job's message was replayed from the dead-letter archive. */
+  readonly replayCount?: number;
 }
 
 export type OutboxMessage = Pick<OutboxEntity, 'id' | 'jobId' | 'messageType' | 'payload' | 'meta'>;

@@ -38,6 +38,7 @@ export class OutboxPublisher {
         maxAttempts: row.meta.maxAttempts,
         ...(row.meta.traceparent === undefined ? {} : { traceparent: row.meta.traceparent }),
         ...(row.meta.notify === undefined ? {} : { notify: row.meta.notify }),
+        ...(row.meta.replayCount === undefined ? {} : { replayCount: row.meta.replayCount }),
       });
       return true;
     } catch (error) {

@@ -1,0 +1,138 @@
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import {
+  AmqpConnection,
+  DeadLetterConsumer,
+  Header,
+  MESSAGING_OPTIONS,
+  TopologyNames,
+  type DeadLetter,
+  type MessagingOptions,
+} from '#messaging';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A payload larger than this is kept as (truncated) text only: the archive is for reading and replaying. */
+const MAX_STORED_PAYLOAD_BYTES = 1024 * 1024;
+const MAX_RAW_BODY_CHARS = 64 * 1024;
+
+/**
+ * The gateway's end of every dead-letter queue: each message is stored in `gateway.dead_letters` once per
+ * message id (a redelivered dead letter is a no-op), and its job — if it names one — is marked `failed` in
+ * the same statement, in case the worker's `job.failed` event never arrived. Acked after the commit.
+ */
+@Injectable()
+export class DeadLetterArchive implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly consumer: DeadLetterConsumer;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(AmqpConnection) connection: AmqpConnection,
+    @Inject(MESSAGING_OPTIONS) options: MessagingOptions,
+  ) {
+    this.consumer = new DeadLetterConsumer(
+      connection,
+      { names: new TopologyNames(options.prefix), retryTiers: options.retryTiers },
+      (letter) => this.store(letter),
+    );
+  }
+
+  onApplicationBootstrap(): void {
+    this.consumer.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.consumer.stop();
+  }
+
+  /** The DLQs this archive reads, with the work queue each belongs to. */
+  get queues(): DeadLetterConsumer['queues'] {
+    return this.consumer.queues;
+  }
+
+  async store(letter: DeadLetter): Promise<void> {
+    const { envelope } = letter;
+    const headers = envelope.headers;
+    const error = {
+      message: stringHeader(headers[Header.errorMessage]) ?? 'dead-lettered without an error message',
+      code: stringHeader(headers[Header.errorCode]) ?? 'unknown',
+    };
+    const body = storedBody(letter.content);
+    const jobId = envelope.jobId && UUID.test(envelope.jobId) ? envelope.jobId : null;
+    await this.db.query(
+      `WITH stored AS (
+         INSERT INTO gateway.dead_letters
+           (id, message_id, job_id, tenant, queue, routing_key, payload, raw_body, headers, error, attempts,
+            dead_reason, dead_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                 date_trunc('milliseconds', clock_timestamp()))
+         ON CONFLICT (message_id) DO NOTHING
+         RETURNING job_id, error)
+       UPDATE gateway.jobs j SET status = 'failed', error = stored.error, finished_at = now(),
+              seq = j.seq + 1, updated_at = now()
+         FROM stored
+        WHERE j.id = stored.job_id AND j.status NOT IN ('succeeded', 'failed', 'cancelled')`,
+      [
+        randomUUID(),
+        envelope.messageId ?? fingerprint(letter),
+        jobId,
+        envelope.tenant ?? null,
+        letter.queue,
+        envelope.type,
+        body.payload === undefined ? null : JSON.stringify(body.payload),
+        body.raw ?? null,
+        JSON.stringify(withoutNul(headers)),
+        JSON.stringify(error),
+        envelope.attempt,
+        stringHeader(headers[Header.deadReason]) ?? null,
+      ],
+    );
+  }
+}
+
+/** The body as JSON when it is JSON Postgres can hold (jsonb refuses NUL characters), else as text. */
+function storedBody(content: Buffer): { payload?: unknown; raw?: string } {
+  const text = content.toString('utf8');
+  if (content.length <= MAX_STORED_PAYLOAD_BYTES && !text.includes('\\u0000')) {
+    try {
+      return { payload: JSON.parse(text) as unknown };
+    } catch {
+      // Not JSON: kept as text below.
+    }
+  }
+  const raw = text.replaceAll('\u0000', '\\u0000');
+  return {
+    raw:
+      raw.length > MAX_RAW_BODY_CHARS
+        ? `${raw.slice(0, MAX_RAW_BODY_CHARS)}… (${content.length} bytes in all)`
+        : raw,
+  };
+}
+
+function withoutNul(headers: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(headers).map(([k, v]) => [
+      k.replaceAll('\u0000', ''),
+      typeof v === 'string' ? v.replaceAll('\u0000', '') : v,
+    ]),
+  );
+}
+
+function stringHeader(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value.replaceAll('\u0000', '') : undefined;
+}
+
+/** A message without a message id is identified by what it is: the same bytes and headers, the same letter. */
+function fingerprint(letter: DeadLetter): string {
+  return `sha256:${createHash('sha256')
+    .update(letter.content)
+    .update(JSON.stringify(letter.envelope.headers))
+    .update(letter.queue)
+    .digest('hex')}`;
+}

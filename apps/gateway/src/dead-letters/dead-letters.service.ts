@@ -1,0 +1,297 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { z } from 'zod';
+import { contractFor, JOB_KINDS, JobKinds, Notify, type JobKind } from '#contracts';
+import { errorMessageOf, Header } from '#messaging';
+import type { Principal } from '../auth/principal.js';
+import { decodeCursor, encodeCursor } from '../jobs/job-cursor.js';
+import { InvalidInputError, JobNotFoundError, JobStateConflictError } from '../jobs/job-errors.js';
+import { JobEntity } from '../jobs/job.entity.js';
+import type { OutboxMessage, OutboxMeta } from '../outbox/outbox.entity.js';
+import { OutboxPublisher } from '../outbox/outbox.publisher.js';
+import type { GatewayConfig } from '../gateway.config.js';
+import { GATEWAY_CONFIG } from '../gateway.tokens.js';
+
+/** An archived dead letter as the admin API shows it (API.md, "Administration"). */
+export interface DeadLetterView {
+  id: string;
+  jobId: string | null;
+  tenant: string | null;
+  queue: string;
+  routingKey: string;
+  attempts: number;
+  error: { message: string; code: string };
+  deadAt: string;
+  payload: unknown;
+  replayedAt: string | null;
+  replayedBy: string | null;
+  replayedPayload: unknown;
+  deadReason: string | null;
+  headers: Record<string, unknown>;
+}
+
+export const DeadLetterQuery = z.strictObject({
+  queue: z.string().max(255).optional(),
+  kind: z.enum(JOB_KINDS).optional(),
+  jobId: z.uuid().optional(),
+  state: z.enum(['pending', 'all']).default('pending'),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+});
+export type DeadLetterQuery = z.output<typeof DeadLetterQuery>;
+
+export const BulkReplay = z.strictObject({
+  queue: z.string().max(255).optional(),
+  kind: z.enum(JOB_KINDS).optional(),
+  errorCode: z.string().max(128).optional(),
+});
+export type BulkReplay = z.output<typeof BulkReplay>;
+
+export class DeadLetterNotFoundError extends JobNotFoundError {
+  constructor(id: string) {
+    super(id);
+    this.message = `Dead letter ${id} not found`;
+  }
+}
+
+interface DeadLetterRow {
+  id: string;
+  job_id: string | null;
+  tenant: string | null;
+  queue: string;
+  routing_key: string;
+  payload: unknown;
+  raw_body: string | null;
+  headers: Record<string, unknown>;
+  error: { message: string; code: string };
+  attempts: number;
+  dead_reason: string | null;
+  dead_at: Date;
+  replayed_at: Date | null;
+  replayed_by: string | null;
+  replay_payload: unknown;
+}
+
+/**
+ * The dead-letter archive's admin side: list, replay (the same job back to `queued` with attempts 0, the
+ * command re-sent through the outbox), bulk replay paced so a storm cannot flood the workers, discard.
+ * Every replay marks its entry in the same transaction that re-queues the job, so an entry is replayed
+ * exactly once however many requests race for it.
+ */
+@Injectable()
+export class DeadLetters {
+  private readonly logger = new Logger(DeadLetters.name);
+  private readonly replayGapMs: number;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(OutboxPublisher) private readonly outbox: OutboxPublisher,
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+  ) {
+    this.replayGapMs = 1000 / config.REPLAY_RATE;
+  }
+
+  async list(query: DeadLetterQuery): Promise<{ items: DeadLetterView[]; nextCursor: string | null }> {
+    const where = ['discarded_at IS NULL'];
+    const params: unknown[] = [];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    if (query.state === 'pending') where.push('replayed_at IS NULL');
+    if (query.queue) where.push(`queue = ${param(query.queue)}`);
+    if (query.kind) where.push(`routing_key = ${param(JobKinds[query.kind].command.name)}`);
+    if (query.jobId) where.push(`job_id = ${param(query.jobId)}`);
+    if (query.cursor) {
+      const cursor = decodeCursor(query.cursor);
+      where.push(`(dead_at, id) < (${param(cursor.createdAt)}::timestamptz, ${param(cursor.id)}::uuid)`);
+    }
+    const rows = await this.db.query<DeadLetterRow[]>(
+      `SELECT * FROM gateway.dead_letters WHERE ${where.join(' AND ')}
+        ORDER BY dead_at DESC, id DESC LIMIT ${query.limit + 1}`,
+      params,
+    );
+    const items = rows.slice(0, query.limit);
+    const last = items.at(-1);
+    return {
+      items: items.map(toView),
+      nextCursor:
+        rows.length > query.limit && last
+          ? encodeCursor({ createdAt: last.dead_at.toISOString(), id: last.id })
+          : null,
+    };
+  }
+
+  async get(id: string): Promise<DeadLetterView> {
+    const rows = await this.db.query<DeadLetterRow[]>(
+      `SELECT * FROM gateway.dead_letters WHERE id = $1 AND discarded_at IS NULL`,
+      [id],
+    );
+    if (!rows[0]) throw new DeadLetterNotFoundError(id);
+    return toView(rows[0]);
+  }
+
+  /** One entry, optionally with an edited payload; the job is returned back in `queued`. */
+  async replay(principal: Principal, id: string, edited: unknown): Promise<JobEntity> {
+    const { job, message } = await this.db.transaction(async (tx) => {
+      const rows = await tx.query<DeadLetterRow[]>(
+        `SELECT * FROM gateway.dead_letters WHERE id = $1 AND discarded_at IS NULL FOR UPDATE`,
+        [id],
+      );
+      const entry = rows[0];
+      if (!entry) throw new DeadLetterNotFoundError(id);
+      if (entry.replayed_at) throw new JobStateConflictError(id, `Dead letter ${id} was replayed already`);
+      const payload = edited === undefined ? entry.payload : validPayload(entry, edited);
+      if (payload === null || payload === undefined) {
+        throw new JobStateConflictError(
+          id,
+          'The archived body is not JSON: replay it with an edited payload',
+        );
+      }
+      const message = await this.requeue(tx, entry, payload, new Date());
+      await tx.query(
+        `UPDATE gateway.dead_letters SET replayed_at = now(), replayed_by = $2, replay_payload = $3 WHERE id = $1`,
+        [id, principal.actor, edited === undefined ? null : JSON.stringify(edited)],
+      );
+      return { job: await tx.getRepository(JobEntity).findOneByOrFail({ id: message.jobId }), message };
+    });
+    this.outbox.publishAndForget(message).catch((error: unknown) => {
+      this.logger.warn(`Replay of job ${job.id} not published yet: ${errorMessageOf(error)}`);
+    });
+    return job;
+  }
+
+  /**
+   * Every pending entry matching the filter, each exactly once (entries are claimed with SKIP LOCKED and
+   * marked in the same transaction). The commands leave through the outbox relay spaced `1/REPLAY_RATE`
+   * apart. Entries whose job cannot be replayed (no job, job not failed, body not JSON) are left pending.
+   */
+  async replayMatching(principal: Principal, filter: BulkReplay): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const where = ['d.discarded_at IS NULL', 'd.replayed_at IS NULL', 'd.payload IS NOT NULL'];
+      const params: unknown[] = [];
+      const param = (value: unknown) => `$${params.push(value)}`;
+      if (filter.queue) where.push(`d.queue = ${param(filter.queue)}`);
+      if (filter.kind) where.push(`d.routing_key = ${param(JobKinds[filter.kind].command.name)}`);
+      if (filter.errorCode) where.push(`d.error->>'code' = ${param(filter.errorCode)}`);
+      const entries = await tx.query<DeadLetterRow[]>(
+        `SELECT d.* FROM gateway.dead_letters d JOIN gateway.jobs j ON j.id = d.job_id AND j.status = 'failed'
+          WHERE ${where.join(' AND ')} ORDER BY d.dead_at, d.id FOR UPDATE OF d SKIP LOCKED`,
+        params,
+      );
+      // One entry per job: a job dead-lettered twice is replayed once (by its newest letter).
+      const newestPerJob = new Map<string, DeadLetterRow>();
+      for (const entry of entries) if (entry.job_id) newestPerJob.set(entry.job_id, entry);
+      let dueAt = Date.now();
+      for (const entry of newestPerJob.values()) {
+        await this.requeue(tx, entry, entry.payload, new Date(dueAt));
+        dueAt += this.replayGapMs;
+      }
+      const replayed = [...newestPerJob.values()].map((e) => e.id);
+      if (replayed.length > 0) {
+        await tx.query(
+          `UPDATE gateway.dead_letters SET replayed_at = now(), replayed_by = $2 WHERE id = ANY($1::uuid[])`,
+          [replayed, principal.actor],
+        );
+      }
+      return replayed.length;
+    });
+  }
+
+  async discard(principal: Principal, id: string): Promise<void> {
+    const [, count] = await this.db.query<[unknown, number]>(
+      `UPDATE gateway.dead_letters SET discarded_at = now(), discarded_by = $2
+        WHERE id = $1 AND discarded_at IS NULL`,
+      [id, principal.actor],
+    );
+    if (count === 0) throw new DeadLetterNotFoundError(id);
+  }
+
+  /** The job back to `queued` with attempts 0, and its command in the outbox (due at `dueAt`). */
+  private async requeue(
+    tx: EntityManager,
+    entry: DeadLetterRow,
+    payload: unknown,
+    dueAt: Date,
+  ): Promise<OutboxMessage> {
+    const contract = contractFor(entry.routing_key);
+    if (!entry.job_id || contract?.kind !== 'command') {
+      throw new JobStateConflictError(entry.id, 'This dead letter carries no job to replay');
+    }
+    const [rows] = await tx.query<[{ tenant: string; max_attempts: number }[], number]>(
+      `UPDATE gateway.jobs SET status = 'queued', attempts = 0, last_attempt = 0, progress = 0, error = NULL,
+              result = NULL, finished_at = NULL, cancel_requested = false, seq = seq + 1, updated_at = now()
+        WHERE id = $1 AND status = 'failed'
+        RETURNING tenant, max_attempts`,
+      [entry.job_id],
+    );
+    const job = rows[0];
+    if (!job)
+      throw new JobStateConflictError(entry.id, `Job ${entry.job_id} is not failed: nothing to replay`);
+    const headers = entry.headers;
+    const count = headers[Header.replayCount];
+    const replays = typeof count === 'number' ? count : 0;
+    const traceparent = headers[Header.traceparent];
+    const notifyHeader = headers[Header.notify];
+    const notify = Notify.safeParse(typeof notifyHeader === 'string' ? safeJson(notifyHeader) : undefined);
+    const meta: OutboxMeta = {
+      tenant: job.tenant,
+      maxAttempts: job.max_attempts,
+      replayCount: replays + 1,
+      ...(typeof traceparent === 'string' ? { traceparent } : {}),
+      ...(notify.success ? { notify: notify.data } : {}),
+    };
+    const message: OutboxMessage = {
+      id: randomUUID(),
+      jobId: entry.job_id,
+      messageType: contract.name,
+      payload,
+      meta,
+    };
+    await tx.query(
+      `INSERT INTO gateway.outbox (id, job_id, message_type, payload, meta, created_at, due_at)
+       VALUES ($1, $2, $3, $4, $5, now(), $6)`,
+      [message.id, message.jobId, message.messageType, JSON.stringify(payload), JSON.stringify(meta), dueAt],
+    );
+    return message;
+  }
+}
+
+/** An edit is validated like a new submission of the entry's kind. */
+function validPayload(entry: DeadLetterRow, edited: unknown): unknown {
+  const kind = (Object.keys(JobKinds) as JobKind[]).find(
+    (k) => JobKinds[k].command.name === entry.routing_key,
+  );
+  if (!kind) throw new JobStateConflictError(entry.id, 'This dead letter carries no job to replay');
+  const parsed = JobKinds[kind].command.schema.safeParse(edited);
+  if (parsed.success) return parsed.data;
+  throw new InvalidInputError(
+    parsed.error.issues.map((issue) => `${['payload', ...issue.path].join('.')}: ${issue.message}`),
+  );
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function toView(row: DeadLetterRow): DeadLetterView {
+  return {
+    id: row.id,
+    jobId: row.job_id,
+    tenant: row.tenant,
+    queue: row.queue,
+    routingKey: row.routing_key,
+    attempts: row.attempts,
+    error: row.error,
+    deadAt: row.dead_at.toISOString(),
+    payload: row.payload ?? row.raw_body,
+    replayedAt: row.replayed_at?.toISOString() ?? null,
+    replayedBy: row.replayed_by,
+    replayedPayload: row.replay_payload,
+    deadReason: row.dead_reason,
+    headers: row.headers,
+  };
+}

@@ -1,0 +1,123 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger } from '@nestjs/common';
+import type { ConsumeMessage } from 'amqplib';
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import { commandContracts } from '#contracts';
+import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
+import { readEnvelope, type IncomingEnvelope } from './envelope.js';
+import { errorMessageOf } from './errors.js';
+import {
+  assertTopology,
+  describeCommandQueues,
+  describeCoreTopology,
+  mergeTopologies,
+  type TopologyNames,
+} from './topology.js';
+
+/** A dead letter as it came off its queue: nothing parsed beyond the envelope, the body as bytes. */
+export interface DeadLetter {
+  /** The dead-letter queue it was read from. */
+  readonly deadLetterQueue: string;
+  /** The work queue it failed on (what its DLQ is named after). */
+  readonly queue: string;
+  readonly routingKey: string;
+  readonly envelope: IncomingEnvelope;
+  readonly content: Buffer;
+}
+
+export interface DeadLetterConsumerOptions {
+  readonly names: TopologyNames;
+  readonly retryTiers: readonly number[];
+  readonly prefetch?: number;
+  /** Pause before a dead letter the sink could not take is given back to its queue. */
+  readonly requeueDelayMs?: number;
+}
+
+/**
+ * Reads every command queue's dead-letter queue and hands each message to `sink` (the gateway's archive).
+ * No contract validation, no retries, no lifecycle events: a dead letter is stored as it is, however
+ * malformed. It is acked once the sink resolved and given back to its queue (after a pause) when the
+ * sink failed, so a database outage loses nothing; the sink must therefore be idempotent.
+ */
+export class DeadLetterConsumer {
+  private readonly log = new Logger(DeadLetterConsumer.name);
+  private wrapper?: ChannelWrapper;
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping = false;
+  readonly queues: readonly { readonly queue: string; readonly deadLetterQueue: string }[];
+
+  constructor(
+    private readonly connection: AmqpConnection,
+    private readonly options: DeadLetterConsumerOptions,
+    private readonly sink: (letter: DeadLetter) => Promise<void>,
+  ) {
+    const { names } = options;
+    this.queues = commandContracts().map((c) => {
+      const queue = names.workQueue(c.consumer ?? 'unknown', c.name);
+      return { queue, deadLetterQueue: names.deadLetterQueue(queue) };
+    });
+  }
+
+  start(): void {
+    this.wrapper ??= this.connection.openChannel({
+      name: 'consume dead letters',
+      confirm: false,
+      setup: (channel) => this.attach(channel),
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.allSettled([...this.inFlight]);
+    if (this.wrapper) await this.connection.closeChannel(this.wrapper);
+  }
+
+  private async attach(channel: AnyChannel): Promise<void> {
+    const { names, retryTiers } = this.options;
+    await assertTopology(
+      channel,
+      mergeTopologies([describeCoreTopology(names), describeCommandQueues(names, retryTiers)]),
+    );
+    await channel.prefetch(this.options.prefetch ?? 50, false);
+    for (const { queue, deadLetterQueue } of this.queues) {
+      await channel.consume(
+        deadLetterQueue,
+        (message) => {
+          if (message) this.track(this.take(channel, message, queue, deadLetterQueue));
+        },
+        { noAck: false },
+      );
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async take(
+    channel: AnyChannel,
+    message: ConsumeMessage,
+    queue: string,
+    deadLetterQueue: string,
+  ): Promise<void> {
+    try {
+      await this.sink({
+        deadLetterQueue,
+        queue,
+        routingKey: message.fields.routingKey,
+        envelope: readEnvelope(message),
+        content: message.content,
+      });
+      channel.ack(message);
+    } catch (error) {
+      this.log.warn(`Dead letter from ${deadLetterQueue} not archived: ${errorMessageOf(error)}; requeueing`);
+      if (!this.stopping) await sleep(this.options.requeueDelayMs ?? 1000);
+      try {
+        channel.nack(message, false, true);
+      } catch {
+        // The channel closed meanwhile: the broker has requeued it already.
+      }
+    }
+  }
+}

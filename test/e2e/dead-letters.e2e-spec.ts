@@ -1,0 +1,238 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Stack, waitFor } from '#testing';
+
+const API_KEYS = 'acme:acme-key:jobs:write+jobs:read,ops:ops-key:admin';
+const MANAGEMENT_URL = process.env.RABBITMQ_MANAGEMENT_URL ?? 'http://guest:guest@127.0.0.1:15672';
+
+interface Job {
+  id: string;
+  status: string;
+  attempts: number;
+  startedAt?: string;
+  result?: { message: string };
+  error?: { code: string };
+}
+interface DeadLetter {
+  id: string;
+  jobId: string;
+  tenant: string;
+  queue: string;
+  routingKey: string;
+  attempts: number;
+  error: { message: string; code: string };
+  deadAt: string;
+  payload: Record<string, unknown>;
+  replayedAt: string | null;
+  replayedBy: string | null;
+  replayedPayload: unknown;
+}
+interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** The dead-letter archive and the admin API, with the real worker failing jobs for real. */
+describe('dead letters: archive, replay, bulk replay, discard', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await Stack.start({
+      label: 'e2e-dlq',
+      env: {
+        API_KEYS,
+        RETRY_TIERS: '200ms',
+        REPLAY_RATE: '200',
+        RABBITMQ_MANAGEMENT_URL: MANAGEMENT_URL,
+        LOG_LEVEL: 'info',
+        LOG_FORMAT: 'json',
+      },
+      services: ['gateway', 'report-service'],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  async function call(path: string, init: { key?: string; body?: unknown; method?: string } = {}) {
+    return fetch(`${stack.urls.gateway}${path}`, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers: {
+        authorization: `Bearer ${init.key ?? 'ops-key'}`,
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
+  }
+  const json = async <T>(response: Response) => (await response.json()) as T;
+  const job = async (id: string) => json<Job>(await call(`/v1/jobs/${id}`, { key: 'acme-key' }));
+  async function failingJob(message: string): Promise<string> {
+    const response = await call('/v1/echo', { key: 'acme-key', body: { message, failPermanently: true } });
+    expect(response.status).toBe(202);
+    return (await json<Job>(response)).id;
+  }
+  const lettersOf = async (jobId: string, state = 'all') =>
+    (await json<Page<DeadLetter>>(await call(`/v1/admin/dead-letters?jobId=${jobId}&state=${state}`))).items;
+  const archived = (jobId: string) =>
+    waitFor(async () => (await lettersOf(jobId, 'pending'))[0], { description: `dead letter of ${jobId}` });
+  const settled = (id: string, status: string) =>
+    waitFor(async () => ((await job(id)).status === status ? job(id) : undefined), {
+      description: `job ${id} ${status}`,
+    });
+
+  it('archives a permanently failed job with its error, and the job is failed', async () => {
+    const id = await failingJob('doomed');
+    const letter = await archived(id);
+    expect(letter).toMatchObject({
+      jobId: id,
+      tenant: 'acme',
+      queue: `${stack.prefix}.report-service.echo.run`,
+      routingKey: 'echo.run',
+      attempts: 1,
+      error: { code: 'permanent_failure' },
+      payload: { message: 'doomed', failPermanently: true },
+      replayedAt: null,
+    });
+    expect(await settled(id, 'failed')).toMatchObject({ error: { code: 'permanent_failure' } });
+  });
+
+  it('replays with an edited payload: the same job succeeds, and the edit, actor and time are kept', async () => {
+    const id = await failingJob('fix me');
+    const letter = await archived(id);
+    await settled(id, 'failed');
+
+    const invalid = await call(`/v1/admin/dead-letters/${letter.id}/replay`, {
+      body: { payload: { message: 'x', failPermanently: 'no' } },
+    });
+    expect(invalid.status).toBe(400);
+    expect((await json<{ message: string[] }>(invalid)).message.join(' ')).toMatch(
+      /payload\.failPermanently/,
+    );
+    expect((await lettersOf(id, 'pending')).map((l) => l.id)).toEqual([letter.id]);
+    expect((await job(id)).status).toBe('failed');
+
+    const edit = { message: 'fixed', failPermanently: false };
+    const replayed = await call(`/v1/admin/dead-letters/${letter.id}/replay`, { body: { payload: edit } });
+    expect(replayed.status).toBe(202);
+    expect(await json<Job>(replayed)).toMatchObject({ id, status: 'queued', attempts: 0 });
+    expect(await settled(id, 'succeeded')).toMatchObject({ attempts: 1, result: { message: 'fixed' } });
+
+    const after = await json<DeadLetter>(await call(`/v1/admin/dead-letters/${letter.id}`));
+    expect(after.replayedAt).not.toBeNull();
+    expect(after.replayedBy).toMatch(/^ops\//);
+    expect(after.replayedPayload).toEqual(edit);
+    expect(await lettersOf(id, 'pending')).toEqual([]);
+    expect((await call(`/v1/admin/dead-letters/${letter.id}/replay`, { method: 'POST' })).status).toBe(409);
+  });
+
+  it('bulk-replays 100 archived messages, each exactly once, paced, even with two requests racing', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 100; i++) ids.push(await failingJob(`bulk ${i}`));
+    await waitFor(
+      async () => {
+        const page = await json<Page<DeadLetter>>(
+          await call(`/v1/admin/dead-letters?kind=echo&limit=100&state=pending`),
+        );
+        return ids.every((id) => page.items.some((l) => l.jobId === id));
+      },
+      { timeoutMs: 30_000, description: '100 dead letters archived' },
+    );
+    const filter = { kind: 'echo', errorCode: 'permanent_failure' };
+    // Letters an earlier test left pending match the filter too.
+    const others = await stack.query<{ n: string }>(
+      `SELECT count(*) AS n FROM gateway.dead_letters
+        WHERE replayed_at IS NULL AND discarded_at IS NULL AND NOT (job_id = ANY($1::uuid[]))`,
+      [ids],
+    );
+    const [first, second] = await Promise.all([
+      call('/v1/admin/dead-letters/replay', { body: filter }),
+      call('/v1/admin/dead-letters/replay', { body: filter }),
+    ]);
+    expect([first.status, second.status]).toEqual([202, 202]);
+    const counts = [
+      (await json<{ replayed: number }>(first)).replayed,
+      (await json<{ replayed: number }>(second)).replayed,
+    ];
+    expect(counts[0]! + counts[1]!).toBe(100 + Number(others[0]?.n));
+
+    // Each job ran once more (and, still failing permanently, was archived once more).
+    await waitFor(
+      async () => {
+        const rows = await stack.query<{ n: string }>(
+          `SELECT count(*) AS n FROM gateway.dead_letters WHERE job_id = ANY($1::uuid[])`,
+          [ids],
+        );
+        return Number(rows[0]?.n) === 200;
+      },
+      { timeoutMs: 30_000, description: 'every replayed job dead-lettered again' },
+    );
+    // The lifecycle events and the archive travel separate queues: wait for both to have landed.
+    const jobs = await waitFor(
+      async () => {
+        const rows = await stack.query<{ attempts: number; started_at: Date; status: string }>(
+          `SELECT attempts, started_at, status FROM gateway.jobs WHERE id = ANY($1::uuid[])`,
+          [ids],
+        );
+        return rows.every((j) => j.attempts === 1 && j.status === 'failed') ? rows : undefined;
+      },
+      { timeoutMs: 10_000, description: 'every job failed again after exactly one more attempt' },
+    );
+    expect(jobs).toHaveLength(100);
+    const perJob = await stack.query<{ job_id: string; n: string }>(
+      `SELECT job_id, count(*) AS n FROM gateway.dead_letters WHERE job_id = ANY($1::uuid[]) GROUP BY job_id`,
+      [ids],
+    );
+    expect(perJob.every((r) => Number(r.n) === 2)).toBe(true);
+    // REPLAY_RATE=200/s: 100 replays cannot all start within less than about half a second.
+    const starts = jobs.map((j) => j.started_at.getTime()).sort((a, b) => a - b);
+    expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(400);
+    // Nothing matching is pending any more from the first round: a bulk replay of nothing is 0, not an error.
+    const none = await call('/v1/admin/dead-letters/replay', { body: { queue: 'no.such.queue' } });
+    expect(await json<{ replayed: number }>(none)).toEqual({ replayed: 0 });
+    expect((await call('/v1/admin/dead-letters/replay', { body: { colour: 'red' } })).status).toBe(400);
+  });
+
+  it('discards: gone from the archive, not replayable, the job stays failed', async () => {
+    const id = await failingJob('let it go');
+    const letter = await archived(id);
+    expect((await call(`/v1/admin/dead-letters/${letter.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await call(`/v1/admin/dead-letters/${letter.id}`)).status).toBe(404);
+    expect((await call(`/v1/admin/dead-letters/${letter.id}/replay`, { method: 'POST' })).status).toBe(404);
+    expect((await call(`/v1/admin/dead-letters/${letter.id}`, { method: 'DELETE' })).status).toBe(404);
+    expect(await lettersOf(id)).toEqual([]);
+    expect((await job(id)).status).toBe('failed');
+  });
+
+  it('lists every queue of the prefix with depth and consumers', async () => {
+    const work = `${stack.prefix}.report-service.echo.run`;
+    type Stats = { name: string; messages: number; ready: number; unacked: number; consumers: number };
+    // The management API refreshes its statistics every few seconds.
+    const queues = await waitFor(
+      async () => {
+        const listed = await json<Stats[]>(await call('/v1/admin/queues'));
+        return listed.find((q) => q.name === work)?.consumers === 1 ? listed : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 500, description: 'the echo queue listed with its consumer' },
+    );
+    const names = queues.map((q) => q.name);
+    expect(names).toEqual(expect.arrayContaining([work, `${work}.dlq`, `${work}.wait.200ms`]));
+    expect(names.every((n) => n.startsWith(`${stack.prefix}.`))).toBe(true);
+    for (const q of queues) expect(q.messages).toBe(q.ready + q.unacked);
+  });
+
+  it('answers 403 on every admin route to a key without the admin scope', async () => {
+    const some = '00000000-0000-4000-8000-000000000000';
+    const routes: [string, string, unknown?][] = [
+      ['GET', '/v1/admin/dead-letters'],
+      ['GET', `/v1/admin/dead-letters/${some}`],
+      ['POST', `/v1/admin/dead-letters/${some}/replay`],
+      ['POST', '/v1/admin/dead-letters/replay', {}],
+      ['DELETE', `/v1/admin/dead-letters/${some}`],
+      ['GET', '/v1/admin/queues'],
+    ];
+    for (const [method, path, body] of routes) {
+      const response = await call(path, { method, key: 'acme-key', ...(body === undefined ? {} : { body }) });
+      expect([method, path, response.status]).toEqual([method, path, 403]);
+    }
+  });
+});

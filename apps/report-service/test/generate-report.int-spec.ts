@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { JobEvents, ReportCommands, type GenerateReport } from '#contracts';
-import { TopologyNames } from '#messaging';
+import { JobEvents, ReportCommands, ReportEvents, type GenerateReport } from '#contracts';
 import {
   BrokerAdmin,
   createTestDatabase,
@@ -34,18 +33,21 @@ describe('report.generate end to end (real Postgres and RabbitMQ)', () => {
   let database: TestDatabase;
   let admin: BrokerAdmin;
   let recorder: EventRecorder;
+  let readyRecorder: EventRecorder;
   let service: RunningReportService;
 
   beforeAll(async () => {
     database = await createTestDatabase('report_generate');
     admin = await BrokerAdmin.connect();
     recorder = await EventRecorder.start(prefix, 'job.#');
+    readyRecorder = await EventRecorder.start(prefix, ReportEvents.ready.name);
     service = await startReportService({ databaseUrl: database.url, prefix, seedRows: SEED_ROWS });
   });
 
   afterAll(async () => {
     await service?.app.close();
     await recorder?.close();
+    await readyRecorder?.close();
     await admin?.deleteEverything(prefix);
     await admin?.close();
     await database?.drop();
@@ -142,6 +144,19 @@ describe('report.generate end to end (real Postgres and RabbitMQ)', () => {
       .ofJob(filteredJob, JobEvents.progressed.name)
       .filter((e) => e.receivedAt > first.receivedAt);
     expect(progressAfterFirst).toEqual([]);
+    // report.ready again, for the same artifact (consumers dedupe).
+    const ready = await waitFor(
+      () => {
+        const events = readyRecorder.ofJob(filteredJob);
+        return events.length >= 2 && events;
+      },
+      { description: 'report.ready for both deliveries' },
+    );
+    expect(ready.map((e) => e.body.artifactId)).toEqual([
+      resultOf(first).artifactId,
+      resultOf(first).artifactId,
+    ]);
+    expect(ready[0]!.body).toMatchObject({ format: 'csv', rows: resultOf(first).rows });
   });
 
   it('replaces what a crashed attempt left with one complete artifact', async () => {
@@ -188,24 +203,41 @@ describe('report.generate end to end (real Postgres and RabbitMQ)', () => {
     expect(progress.every((p) => p <= 100)).toBe(true);
   });
 
-  it('fails a PDF report permanently, straight to the dead-letter queue', async () => {
+  it('renders a PDF report and publishes report.ready with its artifact, rows and notify target', async () => {
     const jobId = randomUUID();
+    const notify = { email: 'ops@example.com' };
 
-    await submit(jobId, { format: 'pdf', dataset: 'orders' });
-    const failed = await recorder.waitForEvent(JobEvents.failed.name, jobId);
-
-    expect(failed.body).toMatchObject({
-      attempt: 1,
-      error: { code: 'format_unsupported', message: 'PDF reports are not available yet' },
-    });
-    expect(recorder.ofJob(jobId, JobEvents.retrying.name)).toEqual([]);
-    expect(await artifactsOfJob(jobId)).toBe(0);
-    const names = new TopologyNames(prefix);
-    const dead = await waitFor(
-      () => admin.get(names.deadLetterQueue(names.workQueue('report-service', ReportCommands.generate.name))),
-      { description: 'the dead-lettered command' },
+    await service.publisher.publish(
+      ReportCommands.generate,
+      { format: 'pdf', dataset: 'orders', filters: { status: 'refunded' } },
+      { jobId, tenant: 'acme', notify },
     );
-    expect(dead.properties.correlationId).toBe(jobId);
+    const succeeded = await recorder.waitForEvent(JobEvents.succeeded.name, jobId, 60_000);
+    const ready = await readyRecorder.waitForEvent(ReportEvents.ready.name, jobId);
+
+    const result = resultOf(succeeded);
+    const [{ n }] = await service.dataSource.query<[{ n: number }]>(
+      `SELECT count(*)::int AS n FROM report.orders WHERE status = 'refunded'`,
+    );
+    expect(result).toMatchObject({ rows: n, contentType: 'application/pdf' });
+    expect(ready.body).toEqual({
+      jobId,
+      tenant: 'acme',
+      artifactId: result.artifactId,
+      format: 'pdf',
+      rows: n,
+      bytes: result.bytes,
+      notify,
+    });
+    // Published before the job.succeeded that precedes the ack.
+    expect(ready.receivedAt).toBeLessThanOrEqual(succeeded.receivedAt + 50);
+    const pdf = await readAll(service.artifacts.openReader(result.artifactId));
+    expect(pdf.length).toBe(result.bytes);
+    expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    expect(await service.artifacts.get(result.artifactId)).toMatchObject({
+      filename: `report-${jobId}.pdf`,
+      contentType: 'application/pdf',
+    });
   });
 
   it('fails a report with an impossible date permanently', async () => {

@@ -3,11 +3,14 @@ import type { PoolClient } from 'pg';
 import Cursor from 'pg-cursor';
 import { DataSource } from 'typeorm';
 import type { OrderRow } from './order.js';
+import type { OrderTotal } from './order-total.js';
 import { orderFilterSql, type OrderFilters } from './order-filter.js';
 
 /** Reads of `report.orders` that see one consistent state of the table, on one connection. */
 export interface OrdersSnapshot {
   count(filters?: OrderFilters): Promise<number>;
+  /** Orders and the sum of their amounts per currency, by currency code. */
+  totals(filters?: OrderFilters): Promise<OrderTotal[]>;
   /** The filtered orders by `created_at`, then `id`, `batchSize` at a time through a server-side cursor. */
   batches(filters: OrderFilters | undefined, batchSize: number): AsyncGenerator<OrderRow[]>;
   /**
@@ -58,6 +61,16 @@ class PgOrdersSnapshot implements OrdersSnapshot {
       params,
     );
     return rows[0]?.count ?? 0;
+  }
+
+  async totals(filters?: OrderFilters): Promise<OrderTotal[]> {
+    const { where, params } = orderFilterSql(filters);
+    const { rows } = await this.client.query<OrderTotal>(
+      `SELECT currency, count(*)::int AS orders, sum(amount_minor)::text AS "amountMinor"
+         FROM report.orders ${where} GROUP BY currency ORDER BY currency`,
+      params,
+    );
+    return rows;
   }
 
   async *batches(filters: OrderFilters | undefined, batchSize: number): AsyncGenerator<OrderRow[]> {

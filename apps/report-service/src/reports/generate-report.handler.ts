@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { ReportCommands, type GenerateReport } from '#contracts';
-import { EventPattern, PermanentError, type JobContext } from '#messaging';
+import { EventPattern, type JobContext } from '#messaging';
 import { ReportsService, type ReportResult } from './reports.service.js';
 
 /** `report.generate`: renders a report into the artifact store; the result points at the artifact. */
@@ -11,11 +11,6 @@ export class GenerateReportHandler {
 
   @EventPattern(ReportCommands.generate, { retry: { maxAttempts: 5 }, prefetch: 2 })
   async generate(@Payload() cmd: GenerateReport, @Ctx() job: JobContext): Promise<ReportResult> {
-    switch (cmd.format) {
-      case 'csv':
-        return await this.reports.generateCsv(cmd, job);
-      case 'pdf':
-        throw new PermanentError('PDF reports are not available yet', 'format_unsupported');
-    }
+    return await this.reports.generate(cmd, job);
   }
 }

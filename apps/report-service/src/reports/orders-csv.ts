@@ -1,4 +1,5 @@
 import type { OrderRow } from '../orders/order.js';
+import { orderRowsOf, type OrderColumns } from '../orders/order-columns.js';
 import { csvRecord } from './csv.js';
 import { formatMinorUnits } from './money.js';
 
@@ -23,4 +24,11 @@ export function orderCsvRecord(order: OrderRow): string {
     order.status,
     order.created_at.toISOString(),
   ]);
+}
+
+/** A batch of orders as CSV records; a CPU pool task (it runs on a worker thread). */
+export function formatOrdersCsv(columns: OrderColumns): string {
+  let text = '';
+  for (const order of orderRowsOf(columns)) text += orderCsvRecord(order);
+  return text;
 }

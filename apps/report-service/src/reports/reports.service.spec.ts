@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import {
   ArtifactStore,
   ArtifactWriter,
@@ -7,12 +7,14 @@ import {
   type ChunkSink,
   type NewArtifact,
 } from '#artifacts';
-import type { GenerateReport } from '#contracts';
-import { JobContext, PermanentError, RetryableError } from '#messaging';
+import { ReportEvents, type Contract, type GenerateReport, type Notify } from '#contracts';
+import { JobContext, PermanentError, RetryableError, type MessagePublisher } from '#messaging';
+import { CpuPool } from '../cpu/cpu-pool.js';
 import type { OrderRow } from '../orders/order.js';
 import type { OrderFilters } from '../orders/order-filter.js';
 import { OrdersRepository, type OrdersSnapshot } from '../orders/orders.repository.js';
 import { ORDERS_CSV_HEADER, orderCsvRecord } from './orders-csv.js';
+import { planPdfPages } from './orders-pdf-layout.js';
 import { ReportInProgressError, ReportsService } from './reports.service.js';
 
 const JOB_ID = '0b9f7c1e-8d1a-4c55-9a53-0d5e4a0f7b11';
@@ -102,6 +104,18 @@ class FakeOrders extends OrdersRepository {
   override async snapshot<T>(work: (orders: OrdersSnapshot) => Promise<T>): Promise<T> {
     return work({
       count: async () => this.rows.length,
+      totals: async () => {
+        const byCurrency = new Map<string, { orders: number; amount: bigint }>();
+        for (const row of this.rows) {
+          const sum = byCurrency.get(row.currency) ?? { orders: 0, amount: 0n };
+          sum.orders += 1;
+          sum.amount += BigInt(row.amount_minor);
+          byCurrency.set(row.currency, sum);
+        }
+        return [...byCurrency]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([currency, sum]) => ({ currency, orders: sum.orders, amountMinor: String(sum.amount) }));
+      },
       batches: (_filters: OrderFilters | undefined, batchSize: number) => this.serve(batchSize),
       tryLock: async () => !this.locked,
     });
@@ -127,8 +141,19 @@ function orders(count: number): OrderRow[] {
   }));
 }
 
-function jobContext(options: { tenant?: string; controller?: AbortController; progress?: number[] } = {}) {
-  const { tenant = 'acme', controller = new AbortController(), progress = [] } = options;
+/** The confirmed publisher, recording what was published. */
+class FakePublisher implements Pick<MessagePublisher, 'publish'> {
+  readonly published: { name: string; payload: unknown }[] = [];
+
+  async publish(contract: Contract, payload: unknown): Promise<void> {
+    this.published.push({ name: contract.name, payload });
+  }
+}
+
+function jobContext(
+  options: { tenant?: string; controller?: AbortController; progress?: number[]; notify?: Notify } = {},
+) {
+  const { tenant = 'acme', controller = new AbortController(), progress = [], notify } = options;
   return new JobContext(
     {
       messageId: 'm-1',
@@ -138,7 +163,7 @@ function jobContext(options: { tenant?: string; controller?: AbortController; pr
       attempt: 1,
       maxAttempts: 5,
       traceparent: undefined,
-      notify: undefined,
+      notify,
       redelivered: false,
       publishedAt: undefined,
       headers: {},
@@ -150,18 +175,27 @@ function jobContext(options: { tenant?: string; controller?: AbortController; pr
 }
 
 const csv: GenerateReport = { format: 'csv', dataset: 'orders' };
+const pdf: GenerateReport = { format: 'pdf', dataset: 'orders' };
 
 describe(ReportsService.name, () => {
+  // Real worker threads: rendering is what is under test.
+  const cpu = new CpuPool(2);
   let artifacts: MemoryArtifactStore;
+  let publisher: FakePublisher;
 
   beforeEach(() => {
     artifacts = new MemoryArtifactStore();
+    publisher = new FakePublisher();
+  });
+
+  afterAll(async () => {
+    await cpu.onApplicationShutdown();
   });
 
   function service(rows: OrderRow[]): { sut: ReportsService; fakeOrders: FakeOrders } {
     const fakeOrders = new FakeOrders(rows);
     return {
-      sut: new ReportsService(fakeOrders, artifacts, { artifactRetentionMs: 3_600_000 }),
+      sut: new ReportsService(fakeOrders, artifacts, { artifactRetentionMs: 3_600_000 }, cpu, publisher),
       fakeOrders,
     };
   }
@@ -171,7 +205,7 @@ describe(ReportsService.name, () => {
     const { sut } = service(rows);
     const before = Date.now();
 
-    const result = await sut.generateCsv(csv, jobContext());
+    const result = await sut.generate(csv, jobContext());
 
     const [stored] = [...artifacts.stored.values()];
     const expected = ORDERS_CSV_HEADER + rows.map(orderCsvRecord).join('');
@@ -196,7 +230,7 @@ describe(ReportsService.name, () => {
     const progress: number[] = [];
     const { sut } = service(orders(2500));
 
-    await sut.generateCsv(csv, jobContext({ progress }));
+    await sut.generate(csv, jobContext({ progress }));
 
     expect(progress).toEqual([40, 80, 100]);
   });
@@ -204,17 +238,17 @@ describe(ReportsService.name, () => {
   it('renders an empty report as its header alone', async () => {
     const { sut } = service([]);
 
-    const result = await sut.generateCsv(csv, jobContext());
+    const result = await sut.generate(csv, jobContext());
 
     expect(result).toMatchObject({ rows: 0, bytes: ORDERS_CSV_HEADER.length });
   });
 
   it('returns the existing artifact of a job that was already rendered, without rendering again', async () => {
     const first = service(orders(1500));
-    const done = await first.sut.generateCsv(csv, jobContext());
+    const done = await first.sut.generate(csv, jobContext());
     const again = service(orders(1500));
 
-    const result = await again.sut.generateCsv(csv, jobContext());
+    const result = await again.sut.generate(csv, jobContext());
 
     expect(result).toEqual(done);
     expect(again.fakeOrders.batchesRequested).toBe(0);
@@ -232,7 +266,7 @@ describe(ReportsService.name, () => {
     await new Promise((resolve) => leftover.write('partial', resolve));
     const { sut } = service(orders(10));
 
-    await sut.generateCsv(csv, jobContext());
+    await sut.generate(csv, jobContext());
 
     expect(artifacts.stored.has(leftover.artifactId)).toBe(false);
     expect([...artifacts.stored.values()].map((a) => a.status)).toEqual(['complete']);
@@ -245,7 +279,7 @@ describe(ReportsService.name, () => {
       if (index === 1) controller.abort(new Error('shutting down'));
     };
 
-    await expect(sut.generateCsv(csv, jobContext({ controller }))).rejects.toThrow('shutting down');
+    await expect(sut.generate(csv, jobContext({ controller }))).rejects.toThrow('shutting down');
 
     expect(artifacts.stored.size).toBe(0);
   });
@@ -254,7 +288,7 @@ describe(ReportsService.name, () => {
     artifacts.failAppend = true;
     const { sut } = service(orders(100));
 
-    await expect(sut.generateCsv(csv, jobContext())).rejects.toThrow('database went away');
+    await expect(sut.generate(csv, jobContext())).rejects.toThrow('database went away');
 
     expect(artifacts.stored.size).toBe(0);
   });
@@ -263,7 +297,7 @@ describe(ReportsService.name, () => {
     const { sut, fakeOrders } = service(orders(10));
     fakeOrders.locked = true;
 
-    const failure = sut.generateCsv(csv, jobContext());
+    const failure = sut.generate(csv, jobContext());
 
     await expect(failure).rejects.toBeInstanceOf(ReportInProgressError);
     await expect(failure).rejects.toBeInstanceOf(RetryableError);
@@ -291,6 +325,133 @@ describe(ReportsService.name, () => {
       5,
     );
 
-    await expect(sut.generateCsv(csv, context)).rejects.toBeInstanceOf(PermanentError);
+    await expect(sut.generate(csv, context)).rejects.toBeInstanceOf(PermanentError);
+  });
+
+  it('renders a PDF into one complete artifact with the planned pages, progress up to 100', async () => {
+    const rows = orders(2500);
+    const progress: number[] = [];
+    const { sut } = service(rows);
+
+    const result = await sut.generate(pdf, jobContext({ progress }));
+
+    const [stored] = [...artifacts.stored.values()];
+    const text = stored!.data.toString('latin1');
+    expect(text.startsWith('%PDF-')).toBe(true);
+    expect(text.trimEnd().endsWith('%%EOF')).toBe(true);
+    expect(text.match(/\/Type \/Page\b/g)).toHaveLength(planPdfPages(2500, 2).pageCount);
+    expect(stored).toMatchObject({ status: 'complete', metadata: { rows: 2500 } });
+    expect(stored?.request).toMatchObject({
+      contentType: 'application/pdf',
+      filename: `report-${JOB_ID}.pdf`,
+    });
+    expect(result).toEqual({
+      rows: 2500,
+      bytes: stored!.data.length,
+      contentType: 'application/pdf',
+      artifactId: stored!.id,
+    });
+    expect(progress.at(-1)).toBe(100);
+    expect([...progress].sort((a, b) => a - b)).toEqual(progress);
+  });
+
+  it('renders a PDF of no orders', async () => {
+    const { sut } = service([]);
+
+    const result = await sut.generate(pdf, jobContext());
+
+    expect(result).toMatchObject({ rows: 0, contentType: 'application/pdf' });
+    expect(result.bytes).toBeGreaterThan(1000);
+  });
+
+  it.each([csv, pdf])(
+    'stops a $format render within a second of an abort mid-way, leaves no artifact and rethrows the reason',
+    async (cmd) => {
+      const controller = new AbortController();
+      const { sut, fakeOrders } = service(orders(20_000));
+      let abortedAt = 0;
+      fakeOrders.afterBatch = (index) => {
+        if (index === 2) {
+          abortedAt = Date.now();
+          controller.abort(new Error('job cancelled'));
+        }
+      };
+
+      await expect(sut.generate(cmd, jobContext({ controller }))).rejects.toThrow('job cancelled');
+
+      expect(Date.now() - abortedAt).toBeLessThan(1000);
+      expect(artifacts.stored.size).toBe(0);
+      expect(publisher.published).toEqual([]);
+    },
+  );
+
+  it('fails a PDF render at once when the job is aborted while it waits in the worker', async () => {
+    const controller = new AbortController();
+    const { sut, fakeOrders } = service(orders(3000));
+    // The abort lands while the worker, not the cursor, has the next move.
+    fakeOrders.afterBatch = (index) => {
+      if (index === 0) {
+        setImmediate(() => {
+          controller.abort(new Error('stop now'));
+        });
+      }
+    };
+
+    await expect(sut.generate(pdf, jobContext({ controller }))).rejects.toThrow('stop now');
+
+    expect(artifacts.stored.size).toBe(0);
+  });
+
+  it('publishes report.ready with the result and the notify target, also for an existing artifact', async () => {
+    const notify: Notify = { webhookUrl: 'https://hooks.example.com/done' };
+    const { sut } = service(orders(1200));
+
+    const first = await sut.generate(pdf, jobContext({ notify }));
+    const again = await sut.generate(pdf, jobContext({ notify }));
+
+    expect(again).toEqual(first);
+    const ready = {
+      jobId: JOB_ID,
+      tenant: 'acme',
+      artifactId: first.artifactId,
+      format: 'pdf',
+      rows: 1200,
+      bytes: first.bytes,
+      notify,
+    };
+    expect(publisher.published).toEqual([
+      { name: ReportEvents.ready.name, payload: ready },
+      { name: ReportEvents.ready.name, payload: ready },
+    ]);
+  });
+
+  it('publishes report.ready without notify when the submission had none', async () => {
+    const { sut } = service(orders(10));
+
+    const result = await sut.generate(csv, jobContext());
+
+    expect(publisher.published).toEqual([
+      {
+        name: ReportEvents.ready.name,
+        payload: {
+          jobId: JOB_ID,
+          tenant: 'acme',
+          artifactId: result.artifactId,
+          format: 'csv',
+          rows: 10,
+          bytes: result.bytes,
+        },
+      },
+    ]);
+  });
+
+  it('does not publish report.ready when rendering fails', async () => {
+    artifacts.failAppend = true;
+    const { sut } = service(orders(100));
+
+    await expect(sut.generate(pdf, jobContext())).rejects.toThrow('database went away');
+
+    expect(artifacts.stored.size).toBe(0);
+    expect(publisher.published).toEqual([]);
   });
 });

@@ -1,10 +1,14 @@
 import type { Writable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import { ArtifactConflictError, ArtifactStore, type Artifact } from '#artifacts';
-import type { GenerateReport } from '#contracts';
-import { PermanentError, RetryableError, type JobContext } from '#messaging';
+import { ArtifactConflictError, ArtifactStore, type Artifact, type ArtifactWriter } from '#artifacts';
+import { ReportEvents, type GenerateReport } from '#contracts';
+import { MessagePublisher, PermanentError, RetryableError, type JobContext } from '#messaging';
+import { CpuPool } from '../cpu/cpu-pool.js';
+import { toOrderColumns } from '../orders/order-columns.js';
+import type { OrderTotal } from '../orders/order-total.js';
 import { OrdersRepository, type OrdersSnapshot } from '../orders/orders.repository.js';
-import { ORDERS_CSV_CONTENT_TYPE, ORDERS_CSV_HEADER, orderCsvRecord } from './orders-csv.js';
+import { ORDERS_CSV_CONTENT_TYPE, ORDERS_CSV_HEADER } from './orders-csv.js';
+import { OrdersPdfRender } from './orders-pdf-render.js';
 import { REPORT_SETTINGS, type ReportSettings } from './report-settings.js';
 
 /** A report job's result (API.md, "Reports"); `bytes` is the size of the download. */
@@ -15,7 +19,20 @@ export interface ReportResult {
   readonly artifactId: string;
 }
 
-/** Orders fetched from the cursor, rendered and written per step; progress and cancellation are per batch. */
+export type ReportFormat = GenerateReport['format'];
+
+export const ORDERS_PDF_CONTENT_TYPE = 'application/pdf';
+
+const CONTENT_TYPES: Readonly<Record<ReportFormat, string>> = {
+  csv: ORDERS_CSV_CONTENT_TYPE,
+  pdf: ORDERS_PDF_CONTENT_TYPE,
+};
+
+/**
+ * Orders fetched from the cursor, rendered and written per step; progress and cancellation are per batch.
+ * A CSV batch is formatted on a worker thread: for 1,000 rows that costs the event loop ~0.35 ms of
+ * cloning instead of ~1.3 ms of formatting (measured; larger batches gain little more).
+ */
 export const REPORT_BATCH_SIZE = 1000;
 
 /** Another delivery of the same job is rendering it right now; by the next attempt it will have finished. */
@@ -31,18 +48,22 @@ export class ReportsService {
     @Inject(OrdersRepository) private readonly orders: OrdersRepository,
     @Inject(ArtifactStore) private readonly artifacts: ArtifactStore,
     @Inject(REPORT_SETTINGS) private readonly settings: ReportSettings,
+    @Inject(CpuPool) private readonly cpu: CpuPool,
+    @Inject(MessagePublisher) private readonly publisher: Pick<MessagePublisher, 'publish'>,
   ) {}
 
   /**
-   * Renders the orders report as CSV into the artifact store, streaming: rows come from a cursor a batch
-   * at a time and leave as artifact chunks, so memory stays flat whatever the row count. Idempotent per
-   * job: a job that already has its artifact gets that artifact's result back without rendering again.
+   * Renders the orders report (CSV or PDF) into the artifact store, streaming: rows come from a cursor a
+   * batch at a time, are rendered on the CPU pool and leave as artifact chunks, so memory stays flat
+   * whatever the row count. Idempotent per job: a job that already has its artifact gets that artifact's
+   * result back without rendering again. `report.ready` is published (confirmed) on every delivery that
+   * gets this far, before the result is returned and the message acked: at least once, consumers dedupe.
    */
-  async generateCsv(cmd: GenerateReport, job: JobContext): Promise<ReportResult> {
+  async generate(cmd: GenerateReport, job: JobContext): Promise<ReportResult> {
     const tenant = job.tenant;
     if (tenant === undefined)
       throw new PermanentError('A report job needs a tenant header', 'missing_tenant');
-    return this.orders.snapshot(async (orders) => {
+    const result = await this.orders.snapshot(async (orders) => {
       // Two deliveries of one job (a redelivery while the first still runs) never render side by side.
       if (!(await orders.tryLock(`report:${job.jobId}`))) throw new ReportInProgressError(job.jobId);
       const existing = await this.artifacts.findCompleteByJob(job.jobId);
@@ -51,34 +72,65 @@ export class ReportsService {
       await this.artifacts.deleteIncompleteForJob(job.jobId);
       return this.render(orders, cmd, job, tenant);
     });
+    const notify = job.notify;
+    await this.publisher.publish(
+      ReportEvents.ready,
+      {
+        jobId: job.jobId,
+        tenant,
+        artifactId: result.artifactId,
+        format: cmd.format,
+        rows: result.rows,
+        bytes: result.bytes,
+        ...(notify ? { notify } : {}),
+      },
+      { jobId: job.jobId, tenant },
+    );
+    return result;
   }
 
+  /** The counts come first: they also validate the filters before an artifact is started. */
   private async render(
     orders: OrdersSnapshot,
     cmd: GenerateReport,
     job: JobContext,
     tenant: string,
   ): Promise<ReportResult> {
-    const total = await orders.count(cmd.filters);
+    switch (cmd.format) {
+      case 'csv': {
+        const total = await orders.count(cmd.filters);
+        return this.intoArtifact(cmd, job, tenant, (writer) =>
+          this.writeCsv(orders, cmd, job, writer, total),
+        );
+      }
+      case 'pdf': {
+        const totals = await orders.totals(cmd.filters);
+        return this.intoArtifact(cmd, job, tenant, (writer) =>
+          this.writePdf(orders, cmd, job, writer, totals),
+        );
+      }
+    }
+  }
+
+  /** Runs `write` into a new artifact and completes it; on any failure the partial artifact is deleted. */
+  private async intoArtifact(
+    cmd: GenerateReport,
+    job: JobContext,
+    tenant: string,
+    write: (writer: ArtifactWriter) => Promise<number>,
+  ): Promise<ReportResult> {
     const writer = this.artifacts.createWriter({
       jobId: job.jobId,
       tenant,
-      contentType: ORDERS_CSV_CONTENT_TYPE,
-      filename: `report-${job.jobId}.csv`,
+      contentType: CONTENT_TYPES[cmd.format],
+      filename: `report-${job.jobId}.${cmd.format}`,
       expiresAt: new Date(Date.now() + this.settings.artifactRetentionMs),
     });
     // Failures reach us through the write callbacks and complete(); this keeps the 'error' event that
     // also fires from being an uncaught exception.
     writer.on('error', () => undefined);
-    let rows = 0;
     try {
-      await send(writer, ORDERS_CSV_HEADER);
-      for await (const batch of orders.batches(cmd.filters, REPORT_BATCH_SIZE)) {
-        job.signal.throwIfAborted();
-        await send(writer, batch.map(orderCsvRecord).join(''));
-        rows += batch.length;
-        job.reportProgress((100 * rows) / total);
-      }
+      const rows = await write(writer);
       return resultOf(await writer.complete({ rows }));
     } catch (error) {
       await writer.abort();
@@ -89,13 +141,86 @@ export class ReportsService {
       throw error;
     }
   }
+
+  /** One batch formats on a worker thread while the one before it is written: order kept, two in flight. */
+  private async writeCsv(
+    orders: OrdersSnapshot,
+    cmd: GenerateReport,
+    job: JobContext,
+    writer: ArtifactWriter,
+    total: number,
+  ): Promise<number> {
+    await send(writer, ORDERS_CSV_HEADER);
+    let rows = 0;
+    let previous: Promise<void> = Promise.resolve();
+    for await (const batch of orders.batches(cmd.filters, REPORT_BATCH_SIZE)) {
+      job.signal.throwIfAborted();
+      const text = this.cpu.run<string>('formatOrdersCsv', toOrderColumns(batch), job.signal);
+      // Awaited below, after the previous write; until then a failure must not count as unhandled.
+      text.catch(() => undefined);
+      await previous;
+      previous = text
+        .then((csv) => send(writer, csv))
+        .then(() => {
+          rows += batch.length;
+          job.reportProgress((100 * rows) / total);
+        });
+      previous.catch(() => undefined);
+    }
+    await previous;
+    job.signal.throwIfAborted();
+    return rows;
+  }
+
+  /**
+   * PDFKit keeps state across batches, so one worker thread lays the whole report out; its title page and
+   * closing totals come from SQL in this snapshot, and the worker checks the rows it draws add up to them.
+   */
+  private async writePdf(
+    orders: OrdersSnapshot,
+    cmd: GenerateReport,
+    job: JobContext,
+    writer: ArtifactWriter,
+    totals: readonly OrderTotal[],
+  ): Promise<number> {
+    const total = totals.reduce((sum, t) => sum + t.orders, 0);
+    let rows = 0;
+    const render = new OrdersPdfRender(
+      this.cpu,
+      {
+        jobId: job.jobId,
+        generatedAt: new Date().toISOString(),
+        ...(cmd.filters ? { filters: cmd.filters } : {}),
+        rows: total,
+        totals,
+      },
+      {
+        write: (bytes) => send(writer, bytes),
+        rendered: (count) => {
+          rows += count;
+          job.reportProgress((100 * rows) / total);
+        },
+      },
+      job.signal,
+    );
+    try {
+      for await (const batch of orders.batches(cmd.filters, REPORT_BATCH_SIZE)) {
+        job.signal.throwIfAborted();
+        await render.send(toOrderColumns(batch));
+      }
+      await render.finish();
+    } finally {
+      render.close();
+    }
+    return rows;
+  }
 }
 
 /**
  * Writes and waits until the writer has taken the data (stored a chunk it filled, or buffered it): at most
  * one batch is ever in flight, and a slow database slows the cursor down instead of filling memory.
  */
-function send(writer: Writable, data: string): Promise<void> {
+function send(writer: Writable, data: string | Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     writer.write(data, (error) => {
       if (error) reject(error);

@@ -1,0 +1,7 @@
+/**
+ * The CPU pool's worker threads load this module; each export is a task, picked by name (`CpuTask`). One
+ * entry for all tasks, so every kind of CPU work shares the one pool sized to the machine.
+ */
+export { burnCpu } from './burn-cpu.js';
+export { formatOrdersCsv } from '../reports/orders-csv.js';
+export { renderOrdersPdf } from '../reports/orders-pdf.task.js';

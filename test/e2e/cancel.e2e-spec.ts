@@ -77,6 +77,36 @@ describe('cancelling jobs', () => {
     expect((await cancel(id)).status).toBe(409);
   });
 
+  it('stops a PDF report mid-render: cancelled, with no artifact left', async () => {
+    const { id } = await submit('/v1/reports', { format: 'pdf', dataset: 'orders' });
+    await waitFor(
+      async () => {
+        const current = await job(id);
+        return current.status === 'running' && current.progress > 0 && current.progress < 50;
+      },
+      { timeoutMs: 30_000, intervalMs: 50, description: 'the report part-way through' },
+    );
+    const requestedAt = Date.now();
+    expect((await cancel(id)).status).toBe(202);
+    const done = await waitFor(
+      async () => {
+        const current = await job(id);
+        return current.status === 'running' ? undefined : current;
+      },
+      { timeoutMs: 5000, intervalMs: 20, description: 'the report to stop' },
+    );
+    expect(Date.now() - requestedAt).toBeLessThan(1500);
+    expect(done.status).toBe('cancelled');
+    expect(done.progress).toBeLessThan(100);
+    await waitFor(async () => workerOutcomes(id).includes('cancelled'), {
+      description: 'the worker settled it',
+    });
+    const artifacts = await stack.query('SELECT id FROM artifacts.artifacts WHERE job_id = $1', [id]);
+    expect(artifacts).toHaveLength(0);
+    const download = await call(`/v1/reports/${id}/download`);
+    expect(download.status).toBe(409);
+  });
+
   it('cancels a queued report at once, and the worker never starts it, even one started after the cancel', async () => {
     await stack.stopService('report-service');
     const { id } = await submit('/v1/reports', { format: 'csv', dataset: 'orders' });

@@ -14,13 +14,19 @@ interface Job {
 }
 
 /** POST /v1/jobs/:id/cancel through the gateway, with the real workers as processes. */
-describe('cancelling jobs', () => {
+describe('cancelling jobs, and report files that expire', () => {
   let stack: Stack;
 
   beforeAll(async () => {
     stack = await Stack.start({
       label: 'e2e-cancel',
-      env: { API_KEYS, LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
+      env: {
+        API_KEYS,
+        LOG_LEVEL: 'info',
+        LOG_FORMAT: 'json',
+        ARTIFACT_RETENTION: '4s',
+        ARTIFACT_SWEEP_INTERVAL: '1s',
+      },
       services: ['gateway', 'report-service'],
     });
   }, 120_000);
@@ -148,6 +154,33 @@ describe('cancelling jobs', () => {
       [id],
     );
     expect(outbox).toHaveLength(0);
+  });
+
+  it('serves a finished report until its retention ends, then 410 Gone, and deletes the file', async () => {
+    const { id } = await submit('/v1/reports', {
+      format: 'csv',
+      dataset: 'orders',
+      filters: { status: 'refunded' },
+    });
+    await waitFor(async () => (await job(id)).status === 'succeeded', { description: 'the report' });
+    expect((await call(`/v1/reports/${id}/download`)).status).toBe(200);
+    // ARTIFACT_RETENTION is 4 s here, swept every second.
+    await waitFor(async () => (await call(`/v1/reports/${id}/download`)).status === 410, {
+      timeoutMs: 10_000,
+      intervalMs: 250,
+      description: 'the download to be gone',
+    });
+    await waitFor(
+      async () =>
+        (await stack.query('SELECT id FROM artifacts.artifacts WHERE job_id = $1', [id])).length === 0,
+      { timeoutMs: 5000, description: 'the janitor to delete the file' },
+    );
+    const chunks = await stack.query(
+      `SELECT c.artifact_id FROM artifacts.artifact_chunks c
+         LEFT JOIN artifacts.artifacts a ON a.id = c.artifact_id WHERE a.id IS NULL`,
+    );
+    expect(chunks).toHaveLength(0);
+    expect((await call(`/v1/reports/${id}/download`)).status).toBe(410);
   });
 
   it('answers 404 for another tenant’s job and 400 for an id that is not a UUID', async () => {

@@ -8,6 +8,7 @@ describe('reportServiceConfigSchema', () => {
       PORT: 3001,
       ORDERS_SEED_ROWS: 100_000,
       ARTIFACT_RETENTION: 7 * 86_400_000,
+      ARTIFACT_SWEEP_INTERVAL: 60_000,
     });
   });
 

@@ -16,6 +16,7 @@ export const reportServiceConfigSchema = serviceConfigSchema(3001).extend({
   ORDERS_SEED_ROWS: z.coerce.number().int().min(0).max(100_000_000).default(100_000),
   /** How long a finished report stays downloadable (milliseconds once parsed). */
   ARTIFACT_RETENTION: retention.default(7 * 86_400_000),
+  ARTIFACT_SWEEP_INTERVAL: retention.default(60_000),
 });
 
 export type ReportServiceConfig = z.output<typeof reportServiceConfigSchema>;

@@ -14,13 +14,17 @@ import type { ReportServiceConfig } from './report-service.config.js';
 import { GenerateReportHandler } from './reports/generate-report.handler.js';
 import { REPORT_SETTINGS, type ReportSettings } from './reports/report-settings.js';
 import { ReportsService } from './reports/reports.service.js';
+import { ArtifactJanitor } from './reports/artifact-janitor.js';
 
 export const SERVICE_NAME = 'report-service';
 
 @Module({})
 export class ReportServiceModule {
   static register(config: ReportServiceConfig): DynamicModule {
-    const settings: ReportSettings = { artifactRetentionMs: config.ARTIFACT_RETENTION };
+    const settings: ReportSettings = {
+      artifactRetentionMs: config.ARTIFACT_RETENTION,
+      artifactSweepIntervalMs: config.ARTIFACT_SWEEP_INTERVAL,
+    };
     return {
       module: ReportServiceModule,
       imports: [
@@ -45,6 +49,7 @@ export class ReportServiceModule {
         },
         OrdersRepository,
         ReportsService,
+        ArtifactJanitor,
         { provide: CPU_POOL_SIZE, useValue: CpuPool.defaultSize() },
         CpuPool,
       ],

@@ -195,7 +195,13 @@ describe(ReportsService.name, () => {
   function service(rows: OrderRow[]): { sut: ReportsService; fakeOrders: FakeOrders } {
     const fakeOrders = new FakeOrders(rows);
     return {
-      sut: new ReportsService(fakeOrders, artifacts, { artifactRetentionMs: 3_600_000 }, cpu, publisher),
+      sut: new ReportsService(
+        fakeOrders,
+        artifacts,
+        { artifactRetentionMs: 3_600_000, artifactSweepIntervalMs: 60_000 },
+        cpu,
+        publisher,
+      ),
       fakeOrders,
     };
   }

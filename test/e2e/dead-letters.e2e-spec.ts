@@ -94,6 +94,15 @@ describe('dead letters: archive, replay, bulk replay, discard', () => {
       replayedAt: null,
     });
     expect(await settled(id, 'failed')).toMatchObject({ error: { code: 'permanent_failure' } });
+
+    const metrics = await (await fetch(`${stack.urls.gateway}/metrics`)).text();
+    const series = (name: string) =>
+      new RegExp(
+        `^${name}\\{[^}]*queue="${letter.queue.replaceAll('.', '\\.')}"[^}]*\\} ([0-9.e+-]+)$`,
+        'm',
+      ).exec(metrics)?.[1];
+    expect(Number(series('conveyor_dead_letters_pending'))).toBeGreaterThanOrEqual(1);
+    expect(Number(series('conveyor_dead_letter_oldest_age_seconds'))).toBeGreaterThanOrEqual(0);
   });
 
   it('replays with an edited payload: the same job succeeds, and the edit, actor and time are kept', async () => {

@@ -131,4 +131,24 @@ export class Metrics {
       },
     });
   }
+
+  /** A gauge with one label, every value read afresh at each scrape (series that vanish are dropped). */
+  labelledGauge(
+    name: string,
+    help: string,
+    label: string,
+    read: () => Promise<ReadonlyMap<string, number>>,
+  ): Gauge {
+    return new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
+      async collect() {
+        const values = await read();
+        this.reset();
+        for (const [value, n] of values) this.set({ [label]: value }, n);
+      },
+    });
+  }
 }

@@ -16,6 +16,7 @@ import {
   type DeadLetter,
   type MessagingOptions,
 } from '#messaging';
+import { Metrics } from '#observability';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A payload larger than this is kept as (truncated) text only: the archive is for reading and replaying. */
@@ -35,7 +36,28 @@ export class DeadLetterArchive implements OnApplicationBootstrap, BeforeApplicat
     @InjectDataSource() private readonly db: DataSource,
     @Inject(AmqpConnection) connection: AmqpConnection,
     @Inject(MESSAGING_OPTIONS) options: MessagingOptions,
+    @Inject(Metrics) metrics: Metrics,
   ) {
+    // The DLQs themselves stay near empty (this archive drains them): what waits for a human is here.
+    const pending = async (select: string) => {
+      const rows = await this.db.query<{ queue: string; v: number }[]>(
+        `SELECT queue, ${select} AS v FROM gateway.dead_letters
+          WHERE replayed_at IS NULL AND discarded_at IS NULL GROUP BY queue`,
+      );
+      return new Map(rows.map((r) => [r.queue, Number(r.v)]));
+    };
+    metrics.labelledGauge(
+      'conveyor_dead_letters_pending',
+      'Archived dead letters neither replayed nor discarded, by the work queue they failed on',
+      'queue',
+      () => pending('count(*)'),
+    );
+    metrics.labelledGauge(
+      'conveyor_dead_letter_oldest_age_seconds',
+      'Age of the oldest pending archived dead letter, by the work queue it failed on',
+      'queue',
+      () => pending('extract(epoch FROM now() - min(dead_at))::float8'),
+    );
     this.consumer = new DeadLetterConsumer(
       connection,
       { names: new TopologyNames(options.prefix), retryTiers: options.retryTiers },

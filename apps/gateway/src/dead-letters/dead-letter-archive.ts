@@ -40,7 +40,7 @@ export class DeadLetterArchive implements OnApplicationBootstrap, BeforeApplicat
   ) {
     // The DLQs themselves stay near empty (this archive drains them): what waits for a human is here.
     const pending = async (select: string) => {
-      const rows = await this.db.query<{ queue: string; v: number }[]>(
+      const rows = await this.db.query<{ queue: string; v: string | number }[]>(
         `SELECT queue, ${select} AS v FROM gateway.dead_letters
           WHERE replayed_at IS NULL AND discarded_at IS NULL GROUP BY queue`,
       );

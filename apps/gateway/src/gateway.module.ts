@@ -14,6 +14,7 @@ import { JobEventsHandler } from './jobs/job-events.handler.js';
 import { JobTransitions } from './jobs/job-transitions.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { JobsService } from './jobs/jobs.service.js';
+import { NotificationsController } from './notifications/notifications.controller.js';
 import { OutboxPublisher } from './outbox/outbox.publisher.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
 import { PaymentsController } from './payments/payments.controller.js';
@@ -41,7 +42,14 @@ export class GatewayModule {
           ],
         }),
       ],
-      controllers: [JobsController, ReportsController, EchoController, PaymentsController, JobEventsHandler],
+      controllers: [
+        JobsController,
+        ReportsController,
+        EchoController,
+        PaymentsController,
+        NotificationsController,
+        JobEventsHandler,
+      ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         ApiKeyGuard,

@@ -7,3 +7,4 @@ export * from './test-database.js';
 export * from './tcp-proxy.js';
 export * from './stack.js';
 export * from './read-stream.js';
+export * from './notification-receivers.js';

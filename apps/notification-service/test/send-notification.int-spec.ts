@@ -265,6 +265,30 @@ describe('notification.send (real Postgres, RabbitMQ, SMTP and HTTP receivers)',
       expect(receiver.requests.length).toBe(before);
     });
 
+    it('connects a host name to the address it vetted, once resolved, keeping the name as Host', async () => {
+      let lookups = 0;
+      // A rebinding resolver: vetted as the receiver, anything else afterwards.
+      const resolve: Resolver = async () => {
+        lookups += 1;
+        return [{ address: lookups === 1 ? '127.0.0.1' : '10.0.0.1', family: 4 }];
+      };
+      const sut = new WebhookSender({
+        allowlist: new Set([`hooks.example:${receiver.port}`]),
+        timeoutMs: 1000,
+        resolve,
+      });
+
+      await sut.send({
+        url: `http://hooks.example:${receiver.port}/pinned`,
+        body: '{}',
+        secret: TEST_WEBHOOK_SECRET,
+        deliveryId: randomUUID(),
+      });
+
+      expect(lookups).toBe(1);
+      expect(receiver.on('/pinned')[0]?.headers.host).toBe(`hooks.example:${receiver.port}`);
+    });
+
     it('the sender does reach an allowlisted receiver, so the refusals above are the guard, not a dead network', async () => {
       const sut = new WebhookSender({ allowlist: new Set([`127.0.0.1:${receiver.port}`]), timeoutMs: 1000 });
       await expect(

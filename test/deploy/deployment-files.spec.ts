@@ -17,6 +17,7 @@ interface ComposeService {
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
+  command?: string[];
 }
 
 describe('docker-compose.yml', () => {
@@ -51,7 +52,7 @@ describe('docker-compose.yml', () => {
       expect(service?.environment).toMatchObject({ SERVICE: app, PORT: String(port) });
       expect(service?.environment?.NODE_OPTIONS).toBe(SERVICE_NODE_OPTIONS[app]);
       expect(existsSync(`${root}apps/${app}/src/main.ts`)).toBe(true);
-      expect(service?.depends_on).toEqual({
+      expect(service?.depends_on).toMatchObject({
         rabbitmq: { condition: 'service_healthy' },
         postgres: { condition: 'service_healthy' },
         migrate: { condition: 'service_completed_successfully' },
@@ -67,6 +68,16 @@ describe('docker-compose.yml', () => {
       expect(definitions.users.map((u) => u.name)).toContain(user);
     },
   );
+
+  it('points notification-service at Mailpit and sets its webhook and link settings', () => {
+    const env = compose.services['notification-service']?.environment ?? {};
+    expect(new URL(env.SMTP_URL ?? '').host).toBe('mailpit:1025');
+    expect(env).toMatchObject({ WEBHOOK_TIMEOUT: expect.any(String), PUBLIC_BASE_URL: expect.any(String) });
+    expect(env.WEBHOOK_SECRETS).toMatch(/^dev:.{16,}$/);
+    expect(compose.services.migrate?.command?.join(' ')).toContain(
+      'dist/apps/notification-service/src/main.js',
+    );
+  });
 
   it('sets the broker consumer_timeout explicitly for long reports', () => {
     expect(compose.configs['rabbitmq-conf']?.content).toMatch(/^consumer_timeout = \d+$/m);
@@ -186,6 +197,15 @@ describe('k8s/ rendered with kubectl kustomize', () => {
     },
   );
 
+  it('configures notification-service: links from the ConfigMap, secrets only by reference', () => {
+    expect(config.PUBLIC_BASE_URL).toMatch(/^https:\/\//);
+    const deployment = byKind('Deployment').find((m) => m.metadata.name === 'notification-service');
+    const env = podOf(deployment as Manifest).containers[0]?.env ?? [];
+    expect(env.map((e) => e.name)).toEqual(expect.arrayContaining(['SMTP_FROM', 'WEBHOOK_TIMEOUT']));
+    expect(env.map((e) => e.name)).not.toContain('WEBHOOK_SECRETS');
+    expect(Object.keys(config)).not.toContain('WEBHOOK_SECRETS');
+  });
+
   it('migrates every service with a database in a Job before the rollout', () => {
     const job = byKind('Job')[0];
     const steps = podOf(job as Manifest).initContainers ?? [];
@@ -193,6 +213,7 @@ describe('k8s/ rendered with kubectl kustomize', () => {
       'dist/apps/gateway/src/main.js',
       'dist/apps/report-service/src/main.js',
       'dist/apps/payment-service/src/main.js',
+      'dist/apps/notification-service/src/main.js',
     ]);
     for (const step of steps) expect(step.env).toContainEqual({ name: 'MIGRATE_ONLY', value: 'true' });
   });

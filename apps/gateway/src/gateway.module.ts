@@ -21,6 +21,7 @@ import { AdminController } from './dead-letters/admin.controller.js';
 import { DeadLetterArchive } from './dead-letters/dead-letter-archive.js';
 import { DeadLetters } from './dead-letters/dead-letters.service.js';
 import { QueueStatsReader } from './dead-letters/queue-stats.js';
+import { NotificationsController } from './notifications/notifications.controller.js';
 import { OutboxPublisher } from './outbox/outbox.publisher.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
 import { PaymentsController } from './payments/payments.controller.js';
@@ -54,6 +55,7 @@ export class GatewayModule {
         EchoController,
         PaymentsController,
         AdminController,
+        NotificationsController,
         JobEventsHandler,
       ],
       providers: [

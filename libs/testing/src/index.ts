@@ -8,3 +8,4 @@ export * from './tcp-proxy.js';
 export * from './stack.js';
 export * from './read-stream.js';
 export * from './sse-client.js';
+export * from './notification-receivers.js';

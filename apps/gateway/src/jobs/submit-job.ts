@@ -101,6 +101,18 @@ export function submittable(schema: z.ZodObject) {
   });
 }
 
+/**
+ * {@link submittable} for a command that is a union of objects told apart by one field (notifications'
+ * `channel`): each option gets `runAt` and `notify`, and stays strict about unknown fields.
+ */
+export function submittableUnion(schema: z.ZodDiscriminatedUnion<readonly [z.ZodObject, ...z.ZodObject[]]>) {
+  const [first, ...rest] = schema.options;
+  return z.discriminatedUnion(schema.def.discriminator, [
+    submittable(first),
+    ...rest.map((option) => submittable(option)),
+  ]);
+}
+
 /** Submits, honouring Idempotency-Key: 202 for a new job, 200 for the job an earlier identical request made. */
 export async function submitJob(jobs: JobsService, request: SubmitRequest): Promise<JobView> {
   const { idempotencyKey: key, principal } = request;

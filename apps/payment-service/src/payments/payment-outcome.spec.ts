@@ -50,6 +50,12 @@ describe(paymentEventOf.name, () => {
       error: { code: 'card_declined' },
     });
   });
+
+  it("carries the job's notify when it had one, so the submitter can be told", () => {
+    const notify = { email: 'ops@example.com' };
+    expect(paymentEventOf(jobId, 'acme', captured, notify)).toMatchObject({ notify });
+    expect(paymentEventOf(jobId, 'acme', captured)).not.toHaveProperty('notify');
+  });
 });
 
 describe(idempotencyKeyOf.name, () => {

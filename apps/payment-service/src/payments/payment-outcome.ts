@@ -1,4 +1,4 @@
-import type { JobError, PaymentOutcome as PaymentEvent } from '#contracts';
+import type { JobError, Notify, PaymentOutcome as PaymentEvent } from '#contracts';
 import { CardDeclinedError } from '../provider/payment-provider.js';
 
 /** A payment job's result (API.md, "Payments"). */
@@ -42,8 +42,16 @@ export function settleJob(outcome: PaymentOutcome): PaymentResult {
   }
 }
 
-/** The `payment.succeeded` / `payment.failed` payload for an outcome. */
-export function paymentEventOf(jobId: string, tenant: string, outcome: PaymentOutcome): PaymentEvent {
+/**
+ * The `payment.succeeded` / `payment.failed` payload for an outcome, with the job's `notify` so the
+ * notification service can tell the submitter (no card details: the event never carries any).
+ */
+export function paymentEventOf(
+  jobId: string,
+  tenant: string,
+  outcome: PaymentOutcome,
+  notify?: Notify,
+): PaymentEvent {
   const event: PaymentEvent = {
     jobId,
     tenant,
@@ -51,6 +59,7 @@ export function paymentEventOf(jobId: string, tenant: string, outcome: PaymentOu
     amount: outcome.amount,
     currency: outcome.currency,
     customerId: outcome.customerId,
+    ...(notify === undefined ? {} : { notify }),
   };
   return outcome.status === 'declined' ? { ...event, error: outcome.error } : event;
 }

@@ -17,8 +17,9 @@ import {
   type PaymentResult,
 } from './payment-outcome.js';
 
-/** What the service needs to know about the delivery it charges for. */
-export type ChargeJob = Pick<JobContext, 'jobId' | 'tenant' | 'messageId'>;
+/** What the service needs to know about the delivery it charges for (and who to tell how it ended). */
+export type ChargeJob = Pick<JobContext, 'jobId' | 'tenant' | 'messageId'> &
+  Partial<Pick<JobContext, 'notify'>>;
 
 export class MissingTenantError extends PermanentError {
   constructor(readonly jobId: string) {
@@ -52,7 +53,7 @@ export class PaymentsService {
     const tenant = job.tenant;
     if (tenant === undefined) throw new MissingTenantError(job.jobId);
     const outcome = await this.decideOnce(job, tenant, cmd);
-    const event = paymentEventOf(job.jobId, tenant, outcome);
+    const event = paymentEventOf(job.jobId, tenant, outcome, job.notify);
     await this.publisher.publish(
       outcome.status === 'captured' ? PaymentEvents.succeeded : PaymentEvents.failed,
       event,

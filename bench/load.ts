@@ -33,6 +33,10 @@ const stack = await Stack.start({
     API_KEYS: `bench:${KEY}:jobs:write+jobs:read`,
     LOG_LEVEL: 'warn',
     DATABASE_POOL_SIZE: '20',
+    // One key submits everything: the per-key rate limit and per-tenant cap would measure themselves.
+    RATE_LIMIT_PER_SECOND: '1000000',
+    RATE_LIMIT_BURST: '1000000',
+    MAX_IN_FLIGHT_PER_TENANT: '10000000',
   },
   nodeArgs: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [],
 });

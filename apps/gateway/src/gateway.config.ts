@@ -17,6 +17,11 @@ export const gatewayConfigSchema = serviceConfigSchema(3000)
       ),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
     /** Bulk dead-letter replays are published at most this many per second. */
+    /** Requests per second each API key may make (token bucket refill), and the burst it may save up. */
+    RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(1000),
+    RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(10_000_000).default(2000),
+    /** Jobs a tenant may have queued, running or retrying at once; submits beyond it get 429. */
+    MAX_IN_FLIGHT_PER_TENANT: z.coerce.number().int().min(1).max(100_000_000).default(100_000),
     REPLAY_RATE: z.coerce.number().int().min(1).max(10_000).default(50),
     /**
      * RabbitMQ's management API, for `GET /v1/admin/queues` (unacked counts and every queue of the prefix);

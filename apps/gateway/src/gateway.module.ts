@@ -14,6 +14,7 @@ import { JobEventsHandler } from './jobs/job-events.handler.js';
 import { JobTransitions } from './jobs/job-transitions.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { JobsService } from './jobs/jobs.service.js';
+import { InFlightLimit } from './limits/in-flight.js';
 import { JobCancellation } from './jobs/job-cancellation.js';
 import { JobChanges } from './events/job-changes.js';
 import { JobStreams } from './events/job-streams.js';
@@ -62,6 +63,7 @@ export class GatewayModule {
         { provide: GATEWAY_CONFIG, useValue: config },
         ApiKeyGuard,
         JobsService,
+        InFlightLimit,
         JobCancellation,
         JobChanges,
         JobStreams,

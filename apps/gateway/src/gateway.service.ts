@@ -5,6 +5,7 @@ import type { GatewayConfig } from './gateway.config.js';
 import { GATEWAY_SCHEMA, gatewayDatabase } from './gateway.database.js';
 import { GatewayModule, SERVICE_NAME } from './gateway.module.js';
 import { HttpErrorsFilter } from './http/http-errors.filter.js';
+import { addSecurityHeaders } from './http/security-headers.js';
 
 /**
  * Migrates the gateway's schema, then describes the service: what main.ts and the tests start.
@@ -22,8 +23,10 @@ export async function prepareGateway(
     module: GatewayModule.register(config),
     consumes: true,
     configure: (app) => {
-      // JSON only: without fastify's text/plain parser, any other body type is a 415.
-      app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+      const fastify = app.getHttpAdapter().getInstance();
+      // JSON only: any other body type is a 415 (and createService keeps Nest's form parser out).
+      fastify.removeContentTypeParser('text/plain');
+      addSecurityHeaders(fastify);
       app.useGlobalFilters(new HttpErrorsFilter());
       if (openApi) setUpOpenApi(app);
     },

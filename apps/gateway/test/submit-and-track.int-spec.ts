@@ -152,7 +152,8 @@ describe('gateway: submit, outbox, lifecycle', () => {
     });
     await publishEvent('job.succeeded', { jobId: id, attempt: 2, result: { ok: true }, at: at() });
     await waitFor(async () => (await jobOf(id)).status === 'succeeded', { description: 'succeeded' });
-    // Late arrivals after the terminal state change nothing.
+    // Late arrivals after the terminal state do not move it; a start still counts as an attempt (API.md:
+    // attempts are the times a worker started the job), the status stays.
     await publishEvent('job.started', { jobId: id, attempt: 3, at: at() });
     await publishEvent('job.failed', {
       jobId: id,
@@ -169,7 +170,7 @@ describe('gateway: submit, outbox, lifecycle', () => {
 
     expect(await jobOf(id)).toMatchObject({
       status: 'succeeded',
-      attempts: 2,
+      attempts: 3,
       progress: 100,
       result: { ok: true },
     });

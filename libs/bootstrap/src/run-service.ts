@@ -60,6 +60,8 @@ export async function createService(definition: ServiceDefinition): Promise<INes
   const app = await NestFactory.create<NestFastifyApplication>(definition.module, new FastifyAdapter(), {
     logger: serviceLogger(definition.name, definition.config),
     bufferLogs: false,
+    // Fastify's own JSON parser only: Nest's default adds a form parser, and every API here is JSON.
+    bodyParser: false,
   });
   stopOnSignals(app, definition);
   measureHttp(app);

@@ -13,6 +13,8 @@ import { GATEWAY_CONFIG } from '../gateway.tokens.js';
 import type { GatewayConfig } from '../gateway.config.js';
 import { hashApiKey, type ApiKey, type Scope } from './api-keys.js';
 import type { AuthenticatedRequest } from './principal.js';
+import { TooManyRequestsError } from '../jobs/job-errors.js';
+import { TokenBuckets } from '../limits/token-buckets.js';
 
 const REQUIRED_SCOPE = Symbol('requiredScope');
 
@@ -26,17 +28,24 @@ interface HeaderRequest extends AuthenticatedRequest {
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   private readonly byHash: ReadonlyMap<string, ApiKey>;
+  /** Per API key: one key's burst never slows another key (or tenant) down. */
+  private readonly rates: TokenBuckets;
 
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
   ) {
     this.byHash = new Map(config.apiKeys.map((k) => [k.keyHash, k]));
+    this.rates = new TokenBuckets(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST);
   }
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<HeaderRequest>();
     const key = this.authenticate(request.headers.authorization);
+    const admission = this.rates.take(key.keyHash);
+    if (!admission.ok) {
+      throw new TooManyRequestsError('Rate limit of this API key exceeded', admission.retryAfterSeconds);
+    }
     const scope = this.reflector.getAllAndOverride<Scope | undefined>(REQUIRED_SCOPE, [
       context.getHandler(),
       context.getClass(),

@@ -95,6 +95,10 @@ export class JobChanges implements OnApplicationBootstrap, BeforeApplicationShut
       keepAlive: true,
     });
     this.client = client;
+    // A dropped connection is handled by the loop (closed() resolves); never an unhandled 'error'.
+    client.on('error', (error) => {
+      if (!this.isStopped()) this.logger.warn(`Job change listener connection: ${error.message}`);
+    });
     client.on('notification', (message) => {
       if (message.channel !== JOB_CHANGES_CHANNEL || !message.payload) return;
       const watched = message.payload.split(',').filter((id) => this.watchers.has(id));

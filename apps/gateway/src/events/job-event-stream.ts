@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { TERMINAL_STATUSES } from '#contracts';
 import type { JobEntity } from '../jobs/job.entity.js';
 import { toJobView } from '../jobs/job.view.js';
+import { SECURITY_HEADERS } from '../http/security-headers.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -30,6 +31,7 @@ export class JobEventStream {
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
+      ...SECURITY_HEADERS,
     });
     // Reconnect quickly after a dropped connection (EventSource honours it).
     response.write('retry: 1000\n\n');

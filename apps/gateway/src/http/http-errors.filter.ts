@@ -13,6 +13,7 @@ import {
   IdempotencyConflictError,
   InvalidCursorError,
   InvalidInputError,
+  TooManyRequestsError,
   JobNotFoundError,
   JobStateConflictError,
 } from '../jobs/job-errors.js';
@@ -53,6 +54,12 @@ export class HttpErrorsFilter implements ExceptionFilter {
     }
     if (exception instanceof GoneError) return { body: body(410, exception.message), headers: {} };
     if (exception instanceof InvalidCursorError) return { body: body(400, [exception.message]), headers: {} };
+    if (exception instanceof TooManyRequestsError) {
+      return {
+        body: body(429, exception.message),
+        headers: { 'retry-after': String(exception.retryAfterSeconds) },
+      };
+    }
     if (exception instanceof InvalidInputError) return { body: body(400, exception.problems), headers: {} };
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn(

@@ -9,6 +9,7 @@ import { errorMessageOf } from '#messaging';
 import { isAdmin, type Principal } from '../auth/principal.js';
 import type { OutboxMessage } from '../outbox/outbox.entity.js';
 import { OutboxPublisher } from '../outbox/outbox.publisher.js';
+import { InFlightLimit } from '../limits/in-flight.js';
 import { decodeCursor, encodeCursor } from './job-cursor.js';
 import { IdempotencyConflictError, JobNotFoundError } from './job-errors.js';
 import { JobEntity } from './job.entity.js';
@@ -75,6 +76,7 @@ export class JobsService {
     @InjectDataSource() private readonly db: DataSource,
     @Inject(OutboxPublisher) private readonly outbox: OutboxPublisher,
     @Inject(Metrics) private readonly metrics: Metrics,
+    @Inject(InFlightLimit) private readonly inFlight: InFlightLimit,
   ) {}
 
   /**
@@ -83,6 +85,7 @@ export class JobsService {
    * holding up the response; the relay covers it if it fails.
    */
   async submit(principal: Principal, submission: Submission): Promise<JobEntity> {
+    this.inFlight.admit(principal.tenant);
     const prepared = this.prepare(principal, submission);
     await this.submissions.add(prepared);
     this.accepted(prepared);
@@ -99,6 +102,7 @@ export class JobsService {
     key: IdempotencyKey,
     submission: Submission,
   ): Promise<SubmitOutcome> {
+    this.inFlight.admit(principal.tenant);
     const prepared = this.prepare(principal, submission);
     const existing = await this.db.transaction(async (tx) => {
       // An INSERT … RETURNING comes back as its rows (TypeORM pairs rows with counts for UPDATE/DELETE only).

@@ -34,6 +34,8 @@ const state = {
   /** Throughput samples: { at, finished, queued } for the last HISTORY_MS. */
   samples: [],
   finishedSeen: new Set(),
+  /** Jobs counted as finished since the first sample. */
+  finishedTotal: 0,
   lastSampleAt: 0,
 };
 
@@ -186,6 +188,7 @@ function signOut(message = 'Signed out.') {
   state.jobs.clear();
   state.samples = [];
   state.finishedSeen.clear();
+  state.finishedTotal = 0;
   state.lastSampleAt = 0;
   state.detailId = null;
   byId('jobs-body').replaceChildren();
@@ -438,8 +441,8 @@ async function sendTestJob(form) {
 
 // ---------------------------------------------------------------- queues and throughput
 
-/** Work queues only: their dead-letter and retry-wait queues are not backlog. */
-const isWorkQueue = (name) => !name.endsWith('.dlq') && !/\.wait\.[^.]+$/.test(name);
+/** Work queues only: dead-letter, retry-wait, control and unrouted queues are not backlog. */
+const isWorkQueue = (name) => !/\.(dlq|control|unrouted)$|\.wait\.[^.]+$/.test(name);
 
 async function sampleQueues() {
   if (!state.admin) return;
@@ -452,11 +455,14 @@ async function sampleQueues() {
     // A job enters the newest 100 only by being created, so one finished since the last sample and not
     // seen before is new; the first sample is the baseline. Over 100 finishing per sample, it undercounts.
     for (const job of recent.items) {
-      if (job.finishedAt && !state.finishedSeen.has(job.id)) {
-        state.finishedSeen.add(job.id);
+      // By id and time: a replayed job finishes again.
+      const end = job.finishedAt && `${job.id}@${job.finishedAt}`;
+      if (end && !state.finishedSeen.has(end)) {
+        state.finishedSeen.add(end);
         if (state.lastSampleAt) finished++;
       }
     }
+    state.finishedTotal += finished;
     const queued = queues
       .filter((q) => isWorkQueue(q.name))
       .reduce((sum, q) => sum + (q.messages ?? q.ready), 0);
@@ -466,7 +472,9 @@ async function sampleQueues() {
     }
     state.lastSampleAt = now;
     state.samples = state.samples.filter((s) => s.at >= now - HISTORY_MS);
-    if (state.finishedSeen.size > 5000) state.finishedSeen = new Set(recent.items.map((j) => j.id));
+    if (state.finishedSeen.size > 5000) {
+      state.finishedSeen = new Set(recent.items.map((j) => `${j.id}@${j.finishedAt}`));
+    }
     drawChart();
   } catch (e) {
     if (state.key) announce(`Could not read queues: ${errorText(e)}`);
@@ -504,7 +512,9 @@ function drawChart() {
   const chart = byId('throughput-chart');
   const [width, height, left, right, top, bottom] = [600, 180, 44, 44, 12, 24];
   const now = Date.now();
-  const x = (at) => left + ((at - (now - HISTORY_MS)) / HISTORY_MS) * (width - left - right);
+  // The window grows with the history, from one minute up to ten, so a fresh page is not one flat edge.
+  const span = Math.min(HISTORY_MS, Math.max(60_000, now - (state.samples[0]?.at ?? now)));
+  const x = (at) => left + ((at - (now - span)) / span) * (width - left - right);
   const maxRate = Math.max(1, ...state.samples.map((s) => s.rate));
   const maxQueued = Math.max(1, ...state.samples.map((s) => s.queued));
   const y = (value, max) => top + (1 - value / max) * (height - top - bottom);
@@ -529,15 +539,19 @@ function drawChart() {
     svg('text', { class: 'axis axis-rate', x: left - 4, y: height - bottom, 'text-anchor': 'end' }, '0'),
     svg('text', { class: 'axis axis-queued', x: width - right + 4, y: top + 10 }, String(maxQueued)),
     svg('text', { class: 'axis axis-queued', x: width - right + 4, y: height - bottom }, '0'),
-    svg('text', { class: 'axis', x: left, y: height - 6 }, '−10 min'),
+    svg('text', { class: 'axis', x: left, y: height - 6 }, `−${Math.round(span / 60_000)} min`),
     svg('text', { class: 'axis', x: width - right, y: height - 6, 'text-anchor': 'end' }, 'now'),
     line((s) => s.rate, maxRate, 'series-rate'),
     line((s) => s.queued, maxQueued, 'series-queued'),
   );
+  // Read back by the browser test (and handy when inspecting the page).
+  chart.dataset.samples = String(state.samples.length);
+  chart.dataset.finished = String(state.finishedTotal);
+  chart.dataset.peakRate = String(Math.max(0, ...state.samples.map((s) => s.rate)));
   const last = state.samples.at(-1);
   byId('throughput-caption').textContent = last
     ? `Finished jobs per second (blue, left scale): ${last.saturated ? '≥ ' : ''}${last.rate.toFixed(2)} now. ` +
-      `Messages in work queues (orange, right scale): ${last.queued} now. One sample every ${SAMPLE_MS / 1000} s, last 10 minutes.`
+      `Messages in work queues (orange, right scale): ${last.queued} now. One sample every ${SAMPLE_MS / 1000} s, up to 10 minutes.`
     : 'Throughput: collecting samples…';
 }
 

@@ -76,5 +76,32 @@ export default tseslint.config(
       '@typescript-eslint/no-unnecessary-condition': 'off',
     },
   },
+  {
+    // The dashboard's browser module: plain JS served as is (no tsconfig covers it), so no type-aware rules,
+    // but undefined names are still caught.
+    files: ['apps/gateway/src/dashboard/assets/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { projectService: false, project: null },
+      globals: Object.fromEntries(
+        [
+          'AbortController',
+          'Blob',
+          'CSS',
+          'FormData',
+          'TextDecoder',
+          'URL',
+          'URLSearchParams',
+          'clearInterval',
+          'document',
+          'fetch',
+          'sessionStorage',
+          'setInterval',
+          'setTimeout',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, 'no-undef': 'error' },
+  },
   prettier,
 );

@@ -6,6 +6,7 @@ import { MetricsModule } from '#observability';
 import { AmqpTransport, MessagePublisher, MessagingModule } from '#messaging';
 import { DataSource } from 'typeorm';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
+import { DashboardController } from './dashboard/dashboard.controller.js';
 import { EchoController } from './echo/echo.controller.js';
 import type { GatewayConfig } from './gateway.config.js';
 import { GATEWAY_CONFIG } from './gateway.tokens.js';
@@ -57,6 +58,7 @@ export class GatewayModule {
         PaymentsController,
         AdminController,
         NotificationsController,
+        DashboardController,
         JobEventsHandler,
       ],
       providers: [

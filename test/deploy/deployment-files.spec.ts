@@ -69,6 +69,15 @@ describe('docker-compose.yml', () => {
     },
   );
 
+  it('lets the gateway read queue depths from the management API as a monitoring-only user', () => {
+    const url = new URL(compose.services.gateway?.environment?.RABBITMQ_MANAGEMENT_URL ?? '');
+    expect([url.protocol, url.host, url.username]).toEqual(['http:', 'rabbitmq:15672', 'gateway']);
+    const definitions = JSON.parse(compose.configs['rabbitmq-definitions']?.content ?? '{}') as {
+      users: { name: string; tags: string }[];
+    };
+    expect(definitions.users.find((u) => u.name === 'gateway')?.tags).toBe('monitoring');
+  });
+
   it('points notification-service at Mailpit and sets its webhook and link settings', () => {
     const env = compose.services['notification-service']?.environment ?? {};
     expect(new URL(env.SMTP_URL ?? '').host).toBe('mailpit:1025');

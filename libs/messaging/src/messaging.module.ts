@@ -11,7 +11,13 @@ import { AmqpConnection } from './amqp-connection.js';
 import { AmqpTransport } from './amqp.transport.js';
 import { HandlerErrorsFilter } from './handler-errors.filter.js';
 import { MessagePublisher } from './publisher.js';
-import { describeCommandQueues, describeCoreTopology, mergeTopologies, TopologyNames } from './topology.js';
+import {
+  describeCommandQueues,
+  describeCoreTopology,
+  describeSubscriptionQueues,
+  mergeTopologies,
+  TopologyNames,
+} from './topology.js';
 
 export interface MessagingOptions {
   /** This service's name (`gateway`, `report-service`, ...): queue names, `appId`, `failed-by`. */
@@ -71,6 +77,7 @@ export class MessagingModule {
               topology: mergeTopologies([
                 describeCoreTopology(names),
                 describeCommandQueues(names, options.retryTiers),
+                describeSubscriptionQueues(names, options.retryTiers),
               ]),
             }),
         },

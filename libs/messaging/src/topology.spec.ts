@@ -1,5 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { describeCommandQueues, describeCoreTopology, describeWorkQueue, TopologyNames } from './topology.js';
+import {
+  describeCommandQueues,
+  describeCoreTopology,
+  describeSubscriptionQueues,
+  describeWorkQueue,
+  TopologyNames,
+} from './topology.js';
 
 describe(TopologyNames.name, () => {
   const names = new TopologyNames('acme');
@@ -76,5 +82,27 @@ describe('topology', () => {
       'p.report-service.echo.run',
       'p.report-service.report.generate',
     ]);
+  });
+
+  it('declares every standing event subscription, so events published before their consumer ran wait for it', () => {
+    const t = describeSubscriptionQueues(names, [1000]);
+    const work = t.queues.map((q) => q.name).filter((n) => !n.includes('.wait.') && !n.endsWith('.dlq'));
+    expect(work.sort()).toEqual([
+      'p.gateway.job-events',
+      'p.notification-service.notify.job-ended',
+      'p.notification-service.payment.failed',
+      'p.notification-service.payment.succeeded',
+      'p.notification-service.report.ready',
+    ]);
+    expect(t.bindings).toContainEqual({
+      queue: 'p.gateway.job-events',
+      exchange: 'p.events',
+      pattern: 'job.#',
+    });
+    expect(t.bindings).toContainEqual({
+      queue: 'p.notification-service.report.ready',
+      exchange: 'p.events',
+      pattern: 'report.ready',
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { formatDuration } from '#config';
-import { commandContracts } from '#contracts';
+import { commandContracts, EVENT_SUBSCRIPTIONS } from '#contracts';
 
 export interface ExchangeDeclaration {
   readonly name: string;
@@ -163,6 +163,22 @@ export function describeCommandQueues(names: TopologyNames, tiers: readonly numb
         {
           name: names.workQueue(c.consumer ?? 'unknown', c.name),
           bindings: [{ exchange: 'commands', pattern: c.name }],
+        },
+        tiers,
+      ),
+    ),
+  );
+}
+
+/** Every standing event subscription's queue (contracts' `EVENT_SUBSCRIPTIONS`), declared by publishers. */
+export function describeSubscriptionQueues(names: TopologyNames, tiers: readonly number[]): Topology {
+  return mergeTopologies(
+    EVENT_SUBSCRIPTIONS.map((s) =>
+      describeWorkQueue(
+        names,
+        {
+          name: names.workQueue(s.consumer, s.queue ?? s.pattern),
+          bindings: [{ exchange: 'events', pattern: s.pattern }],
         },
         tiers,
       ),

@@ -1,8 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** Jobs in flight per tenant, counted every second for the in-flight cap: only the live rows are indexed. */
-export class JobsInFlightIndex1764200000000 implements MigrationInterface {
-  name = 'JobsInFlightIndex1764200000000';
+export class JobsInFlightIndex1764300000000 implements MigrationInterface {
+  name = 'JobsInFlightIndex1764300000000';
 
   async up(db: QueryRunner): Promise<void> {
     await db.query(

@@ -26,6 +26,9 @@ import { OutboxRelay } from './outbox/outbox.relay.js';
 import { PaymentsController } from './payments/payments.controller.js';
 import { ReportDownloads } from './reports/report-downloads.js';
 import { ReportsController } from './reports/reports.controller.js';
+import { ScheduleDispatcher } from './schedules/schedule-dispatcher.js';
+import { SchedulesController } from './schedules/schedules.controller.js';
+import { SchedulesService } from './schedules/schedules.service.js';
 import { ArtifactStore } from '#artifacts';
 import { gatewayDatabase } from './gateway.database.js';
 
@@ -54,6 +57,7 @@ export class GatewayModule {
         EchoController,
         PaymentsController,
         AdminController,
+        SchedulesController,
         JobEventsHandler,
       ],
       providers: [
@@ -71,6 +75,8 @@ export class GatewayModule {
         OutboxPublisher,
         OutboxRelay,
         ReportDownloads,
+        SchedulesService,
+        ScheduleDispatcher,
         {
           provide: ArtifactStore,
           inject: [DataSource],

@@ -22,7 +22,12 @@ export interface TestGateway {
 }
 
 /** The real gateway module on a free port, against the given broker prefix and database URL. */
-export async function startTestGateway(env: { prefix: string; databaseUrl: string }): Promise<TestGateway> {
+export async function startTestGateway(env: {
+  prefix: string;
+  databaseUrl: string;
+  /** More configuration variables, e.g. `SCHEDULE_TICK`. */
+  config?: Record<string, string>;
+}): Promise<TestGateway> {
   const port = await freePort();
   const config = loadConfig(gatewayConfigSchema, {
     PORT: String(port),
@@ -33,6 +38,7 @@ export async function startTestGateway(env: { prefix: string; databaseUrl: strin
     LOG_LEVEL: 'error',
     OUTBOX_RELAY_INTERVAL: '250ms',
     RETRY_TIERS: '500ms,1s',
+    ...env.config,
   });
   const app = await createService(await prepareGateway(config, { openApi: false }));
   const url = `http://127.0.0.1:${port}`;

@@ -15,6 +15,14 @@ export const gatewayConfigSchema = serviceConfigSchema(3000)
         (v, ctx) =>
           parseDuration(v) ?? (ctx.addIssue({ code: 'custom', message: 'not a duration' }), z.NEVER),
       ),
+    /** How often the schedule dispatcher looks for due schedules (and so how late a run may start). */
+    SCHEDULE_TICK: z
+      .string()
+      .default('500ms')
+      .transform(
+        (v, ctx) =>
+          parseDuration(v) ?? (ctx.addIssue({ code: 'custom', message: 'not a duration' }), z.NEVER),
+      ),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
     /** Bulk dead-letter replays are published at most this many per second. */
     /** Requests per second each API key may make (token bucket refill), and the burst it may save up. */

@@ -29,6 +29,9 @@ import { OutboxRelay } from './outbox/outbox.relay.js';
 import { PaymentsController } from './payments/payments.controller.js';
 import { ReportDownloads } from './reports/report-downloads.js';
 import { ReportsController } from './reports/reports.controller.js';
+import { ScheduleDispatcher } from './schedules/schedule-dispatcher.js';
+import { SchedulesController } from './schedules/schedules.controller.js';
+import { SchedulesService } from './schedules/schedules.service.js';
 import { ArtifactStore } from '#artifacts';
 import { gatewayDatabase } from './gateway.database.js';
 
@@ -59,6 +62,7 @@ export class GatewayModule {
         AdminController,
         NotificationsController,
         DashboardController,
+        SchedulesController,
         JobEventsHandler,
       ],
       providers: [
@@ -77,6 +81,8 @@ export class GatewayModule {
         OutboxPublisher,
         OutboxRelay,
         ReportDownloads,
+        SchedulesService,
+        ScheduleDispatcher,
         {
           provide: ArtifactStore,
           inject: [DataSource],

@@ -123,7 +123,7 @@ describe('gateway: property-based fuzzing of every route', () => {
     gateway = await startTestGateway({
       prefix,
       databaseUrl: database.url,
-      extra: { RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000' },
+      config: { RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000' },
     });
     theirs = (
       (await gateway.request('/v1/echo', { key: 'globex-key', body: { message: 'globex secret' } })).body as {

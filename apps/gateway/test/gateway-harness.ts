@@ -25,8 +25,8 @@ export interface TestGateway {
 export async function startTestGateway(env: {
   prefix: string;
   databaseUrl: string;
-  /** More configuration (limits, intervals) over the defaults below. */
-  extra?: Record<string, string>;
+  /** More configuration variables, e.g. `SCHEDULE_TICK`. */
+  config?: Record<string, string>;
 }): Promise<TestGateway> {
   const port = await freePort();
   const config = loadConfig(gatewayConfigSchema, {
@@ -38,7 +38,7 @@ export async function startTestGateway(env: {
     LOG_LEVEL: 'error',
     OUTBOX_RELAY_INTERVAL: '250ms',
     RETRY_TIERS: '500ms,1s',
-    ...env.extra,
+    ...env.config,
   });
   const app = await createService(await prepareGateway(config, { openApi: false }));
   const url = `http://127.0.0.1:${port}`;

@@ -14,7 +14,7 @@ describe('gateway: rate limits, in-flight caps and hardening', () => {
       prefix,
       databaseUrl: database.url,
       // Refill slower than the test runs, so the counts are exact.
-      extra: { RATE_LIMIT_PER_SECOND: '0.5', RATE_LIMIT_BURST: '20', MAX_IN_FLIGHT_PER_TENANT: '3' },
+      config: { RATE_LIMIT_PER_SECOND: '0.5', RATE_LIMIT_BURST: '20', MAX_IN_FLIGHT_PER_TENANT: '3' },
     });
   });
 

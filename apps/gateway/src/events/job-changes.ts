@@ -31,6 +31,7 @@ export class JobChanges implements OnApplicationBootstrap, BeforeApplicationShut
   private readonly logger = new Logger(JobChanges.name);
   private readonly watchers = new Map<string, Set<JobListener>>();
   private client?: pg.Client;
+  private started = false;
   private stopped = false;
   private connected = false;
 
@@ -40,6 +41,8 @@ export class JobChanges implements OnApplicationBootstrap, BeforeApplicationShut
   ) {}
 
   onApplicationBootstrap(): void {
+    if (this.started) return; // the hook can run twice when a microservice is connected to the app
+    this.started = true;
     void this.keepListening();
   }
 

@@ -17,6 +17,7 @@ import {
   JobNotFoundError,
   JobStateConflictError,
 } from '../jobs/job-errors.js';
+import { ScheduleNotFoundError } from '../schedules/schedule-errors.js';
 
 interface ErrorBody {
   statusCode: number;
@@ -48,7 +49,8 @@ export class HttpErrorsFilter implements ExceptionFilter {
           : exception.message;
       return { body: body(status, message), headers: {} };
     }
-    if (exception instanceof JobNotFoundError) return { body: body(404, exception.message), headers: {} };
+    if (exception instanceof JobNotFoundError || exception instanceof ScheduleNotFoundError)
+      return { body: body(404, exception.message), headers: {} };
     if (exception instanceof JobStateConflictError || exception instanceof IdempotencyConflictError) {
       return { body: body(409, exception.message), headers: {} };
     }

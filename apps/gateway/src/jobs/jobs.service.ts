@@ -25,6 +25,8 @@ export interface Submission {
   readonly traceparent?: string;
   /** Who to tell when the job ends; rides with the command as its `notify` header. */
   readonly notify?: Notify;
+  /** The schedule that made this job, and the due time it made it for (unique per schedule). */
+  readonly schedule?: { readonly id: string; readonly dueAt: Date };
 }
 
 /** What an Idempotency-Key stands for: the key, on this route, for a request with this hash. */
@@ -45,12 +47,13 @@ interface PreparedSubmission {
   readonly message: OutboxMessage;
   /** When the relay may publish it (if the fast path has not). */
   readonly dueAt: Date;
+  readonly scheduledFor: Date | null;
 }
 
 /** How long the relay leaves a fresh outbox row to the fast path. */
 export const FAST_PATH_GRACE_MS = 2000;
 
-interface Queryable {
+export interface Queryable {
   query(sql: string, parameters?: unknown[]): Promise<unknown>;
 }
 
@@ -133,6 +136,24 @@ export class JobsService {
     return { job: prepared.job, created: true };
   }
 
+  /**
+   * Jobs inserted by the caller's own transaction, by the same statement as submissions: the schedule
+   * dispatcher's jobs commit with the schedule's advance. Call `afterCommit` once that has committed.
+   */
+  async submitWithin(
+    tx: Queryable,
+    batch: readonly { readonly principal: Principal; readonly submission: Submission }[],
+  ): Promise<{ jobs: JobEntity[]; afterCommit: () => void }> {
+    const prepared = batch.map(({ principal, submission }) => this.prepare(principal, submission));
+    await this.insert(prepared, tx);
+    return {
+      jobs: prepared.map((p) => p.job),
+      afterCommit: () => {
+        for (const p of prepared) this.accepted(p);
+      },
+    };
+  }
+
   private prepare(principal: Principal, submission: Submission): PreparedSubmission {
     const spec = JobKinds[submission.kind];
     const now = new Date(); // millisecond precision, so keyset cursors round-trip exactly
@@ -148,6 +169,7 @@ export class JobsService {
     const delayedUntil = runAt !== undefined && runAt.getTime() > now.getTime() ? runAt : undefined;
     if (runAt) job.runAt = runAt;
     if (delayedUntil) job.status = 'scheduled';
+    if (submission.schedule) job.scheduleId = submission.schedule.id;
     const message: OutboxMessage = {
       id: randomUUID(),
       jobId: job.id,
@@ -162,7 +184,7 @@ export class JobsService {
     };
     // Due at runAt for a delayed job; otherwise a grace after the commit in which the fast path publishes.
     const dueAt = delayedUntil ?? new Date(now.getTime() + FAST_PATH_GRACE_MS);
-    return { job, message, dueAt };
+    return { job, message, dueAt, scheduledFor: submission.schedule?.dueAt ?? null };
   }
 
   /** After the commit: count it and publish the command without holding up the response. */
@@ -179,11 +201,12 @@ export class JobsService {
     const column = <V>(pick: (item: PreparedSubmission) => V) => batch.map(pick);
     await db.query(
       `WITH jobs AS (
-         INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, run_at, created_at, updated_at)
-         SELECT id, tenant, kind, status, max_attempts, input, run_at, created_at, created_at
+         INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for,
+                                   created_at, updated_at)
+         SELECT id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for, created_at, created_at
            FROM unnest($1::uuid[], $2::text[], $3::text[], $12::text[], $4::int[], $5::jsonb[], $13::timestamptz[],
-                       $6::timestamptz[])
-                AS t (id, tenant, kind, status, max_attempts, input, run_at, created_at)
+                       $15::uuid[], $16::timestamptz[], $6::timestamptz[])
+                AS t (id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for, created_at)
          RETURNING id)
        INSERT INTO gateway.outbox (id, job_id, message_type, payload, meta, created_at, due_at)
        SELECT * FROM unnest($7::uuid[], $8::uuid[], $9::text[], $10::jsonb[], $11::jsonb[], $6::timestamptz[],
@@ -203,6 +226,8 @@ export class JobsService {
         column((i) => i.job.status),
         column((i) => i.job.runAt),
         column((i) => i.dueAt),
+        column((i) => i.job.scheduleId),
+        column((i) => i.scheduledFor),
       ],
     );
   }

@@ -3,6 +3,7 @@ import { CreateIdempotencyKeys1763800000000 } from './1763800000000-create-idemp
 import { OutboxDueAt1763900000000 } from './1763900000000-outbox-due-at.js';
 import { JobChangeNotifications1764000000000 } from './1764000000000-job-change-notifications.js';
 import { CreateDeadLetters1764100000000 } from './1764100000000-create-dead-letters.js';
+import { CreateSchedules1764200000000 } from './1764200000000-create-schedules.js';
 import { JobsInFlightIndex1764300000000 } from './1764300000000-jobs-in-flight-index.js';
 
 export const gatewayMigrations = [
@@ -11,5 +12,6 @@ export const gatewayMigrations = [
   OutboxDueAt1763900000000,
   JobChangeNotifications1764000000000,
   CreateDeadLetters1764100000000,
+  CreateSchedules1764200000000,
   JobsInFlightIndex1764300000000,
 ];

@@ -1,0 +1,201 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Counter } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { errorMessageOf } from '#messaging';
+import { Metrics } from '#observability';
+import type { Principal } from '../auth/principal.js';
+import type { GatewayConfig } from '../gateway.config.js';
+import { GATEWAY_CONFIG } from '../gateway.tokens.js';
+import { JobsService, type Queryable, type Submission } from '../jobs/jobs.service.js';
+import { CronSchedule, isCronSchedule } from './cron-schedule.js';
+import type { ScheduleRow } from './schedule.view.js';
+
+/** Schedules claimed per transaction; a pass goes on while batches come back full. */
+const BATCH = 100;
+
+/** The one run a due schedule gets now, and when it is due next. */
+export interface PlannedRun {
+  /** The due time this run is for: the schedule's `next_run_at`, however long ago that was. */
+  readonly dueAt: Date;
+  readonly nextRunAt: Date;
+}
+
+/**
+ * The missed-runs policy: a schedule that is due gets exactly one run, for its oldest due time, and its
+ * next due time is the first one strictly after `now`, not after the old one. After downtime that is one
+ * catch-up job, not one per missed time.
+ */
+export function planRun(
+  schedule: Pick<ScheduleRow, 'cron' | 'timezone' | 'next_run_at'>,
+  now: Date,
+): PlannedRun {
+  const cron = CronSchedule.parse(schedule.cron, schedule.timezone);
+  if (!isCronSchedule(cron)) throw new Error(`stored schedule is invalid: ${cron.problems.join('; ')}`);
+  return { dueAt: schedule.next_run_at, nextRunAt: cron.nextAfter(now) };
+}
+
+interface DueRow extends ScheduleRow {
+  /** The claiming transaction's now(): due times are compared with the database's clock, not ours. */
+  now: Date;
+}
+
+/**
+ * Turns due schedules into jobs, about every `SCHEDULE_TICK`, on every gateway replica. Due rows are
+ * claimed with FOR UPDATE SKIP LOCKED, and each one's job (with its outbox row, by the submissions'
+ * insert) and its advance commit in one transaction: a replica either sees a schedule already advanced
+ * or skips it while another holds it, so each due time gets one job however many replicas run. The
+ * unique (schedule_id, scheduled_for) index on jobs is the guard under that.
+ */
+@Injectable()
+export class ScheduleDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(ScheduleDispatcher.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private readonly jobsCreated: Counter<'kind'>;
+  private readonly runConflicts: Counter;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(JobsService) private readonly jobs: JobsService,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(Metrics) metrics: Metrics,
+  ) {
+    this.jobsCreated = new Counter({
+      name: 'conveyor_schedule_jobs_created_total',
+      help: 'Jobs created by schedules',
+      labelNames: ['kind'] as const,
+      registers: [metrics.registry],
+    });
+    this.runConflicts = new Counter({
+      name: 'conveyor_schedule_run_conflicts_total',
+      help: 'Scheduled runs refused by the one-job-per-due-time index (a claim let a due time through twice)',
+      registers: [metrics.registry],
+    });
+    metrics.gauge(
+      'conveyor_schedule_lag_seconds',
+      'How overdue the most overdue schedule is (0 when none is due)',
+      async () => {
+        const rows = await this.db.query<{ s: number | null }[]>(
+          `SELECT greatest(0, extract(epoch FROM now() - min(next_run_at)))::float8 AS s
+             FROM gateway.schedules WHERE deleted_at IS NULL`,
+        );
+        return rows[0]?.s ?? 0;
+      },
+    );
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.timer) return; // the hook can run twice when a microservice is connected to the app
+    this.timer = setInterval(() => {
+      this.running ??= this.dispatchDue()
+        .then(() => undefined)
+        .catch((error: unknown) => {
+          this.logger.warn(`Schedule dispatch failed: ${errorMessageOf(error)}`);
+        })
+        .finally(() => (this.running = undefined));
+    }, this.config.SCHEDULE_TICK);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One pass: a job for every schedule due now, a batch per transaction. Returns how many were created. */
+  async dispatchDue(): Promise<number> {
+    let created = 0;
+    for (;;) {
+      const batch = await this.dispatchBatch();
+      created += batch.created;
+      if (batch.claimed < BATCH) return created;
+    }
+  }
+
+  private async dispatchBatch(): Promise<{ claimed: number; created: number }> {
+    let afterCommit: (() => void) | undefined;
+    const outcome = await this.db.transaction(async (tx) => {
+      const due = await tx.query<DueRow[]>(
+        `SELECT id, tenant, cron, timezone, kind, body, next_run_at, last_run_at, created_at, now() AS now
+           FROM gateway.schedules
+          WHERE next_run_at <= now() AND deleted_at IS NULL
+          ORDER BY next_run_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+      );
+      if (due.length === 0) return { claimed: 0, created: 0 };
+      const runs = due.map((row) => ({ row, ...planRun(row, row.now) }));
+      const created = await this.createJobs(tx, runs);
+      await tx.query(
+        `UPDATE gateway.schedules AS s SET next_run_at = t.next_run_at, last_run_at = t.due_at
+           FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS t (id, next_run_at, due_at)
+          WHERE s.id = t.id`,
+        [runs.map((r) => r.row.id), runs.map((r) => r.nextRunAt), runs.map((r) => r.dueAt)],
+      );
+      afterCommit = () => {
+        created.afterCommit();
+        for (const job of created.jobs) this.jobsCreated.inc({ kind: job.kind });
+      };
+      return { claimed: due.length, created: created.jobs.length };
+    });
+    afterCommit?.();
+    return outcome;
+  }
+
+  /**
+   * The runs' jobs, by the submissions' insert. Should the unique index refuse one (a due time that
+   * already has its job), the others are still created and that schedule still advances, rather than the
+   * whole batch failing on every tick from then on.
+   */
+  private async createJobs(
+    tx: Queryable,
+    runs: readonly (PlannedRun & { row: DueRow })[],
+  ): Promise<Awaited<ReturnType<JobsService['submitWithin']>>> {
+    await tx.query('SAVEPOINT schedule_runs');
+    try {
+      return await this.jobs.submitWithin(tx, runs.map(submissionOf));
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      await tx.query('ROLLBACK TO SAVEPOINT schedule_runs');
+    }
+    const existing = (await tx.query(
+      `SELECT schedule_id, scheduled_for FROM gateway.jobs
+        WHERE (schedule_id, scheduled_for) IN (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]))`,
+      [runs.map((r) => r.row.id), runs.map((r) => r.dueAt)],
+    )) as { schedule_id: string; scheduled_for: Date }[];
+    const taken = new Set(existing.map((e) => `${e.schedule_id}@${e.scheduled_for.getTime()}`));
+    const fresh = runs.filter((r) => !taken.has(`${r.row.id}@${r.dueAt.getTime()}`));
+    this.runConflicts.inc(runs.length - fresh.length);
+    this.logger.warn(
+      `${runs.length - fresh.length} scheduled run(s) already had their job; advanced without another`,
+    );
+    return this.jobs.submitWithin(tx, fresh.map(submissionOf));
+  }
+}
+
+function submissionOf(run: PlannedRun & { row: ScheduleRow }): {
+  principal: Principal;
+  submission: Submission;
+} {
+  const { row } = run;
+  return {
+    principal: { tenant: row.tenant, scopes: new Set(), actor: `schedule:${row.id}` },
+    submission: {
+      kind: row.kind,
+      command: row.body,
+      input: row.body,
+      schedule: { id: row.id, dueAt: run.dueAt },
+    },
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const driverError: unknown = (error as { driverError?: unknown } | null)?.driverError ?? error;
+  return (driverError as { code?: unknown } | null)?.code === '23505';
+}

@@ -218,6 +218,8 @@ describe('gateway: property-based fuzzing of every route', () => {
       id.map((v) => ['GET', `/v1/jobs/${encodeURIComponent(v)}`] as const),
       id.map((v) => ['POST', `/v1/jobs/${encodeURIComponent(v)}/cancel`] as const),
       id.map((v) => ['GET', `/v1/reports/${encodeURIComponent(v)}/download`] as const),
+      id.map((v) => ['GET', `/v1/schedules/${encodeURIComponent(v)}`] as const),
+      id.map((v) => ['DELETE', `/v1/schedules/${encodeURIComponent(v)}`] as const),
       fc
         .record(
           {

@@ -36,6 +36,39 @@ export type JobFailed = z.output<typeof JobFailed>;
 export const JobCancelled = z.strictObject({ jobId, attempt: z.int().min(0), at });
 export type JobCancelled = z.output<typeof JobCancelled>;
 
+const batched = <T extends string, S extends z.ZodType>(type: T, body: S) =>
+  z.strictObject({
+    type: z.literal(type),
+    /** Unique per event (a redelivered batch carries the same ids: a `started` counts once). */
+    id: z.uuid(),
+    tenant: z.string().optional(),
+    traceparent: z.string().optional(),
+    body,
+  });
+
+/**
+ * Many lifecycle events in one message: a worker collects what its jobs report within a couple of
+ * milliseconds and publishes them together (one confirmed publish, one delivery, one ack at the gateway
+ * instead of one each). Each entry is exactly the event it stands for.
+ */
+export const JobEventBatch = z.strictObject({
+  events: z
+    .array(
+      z.discriminatedUnion('type', [
+        batched('job.started', JobStarted),
+        batched('job.progress', JobProgressed),
+        batched('job.succeeded', JobSucceeded),
+        batched('job.retrying', JobRetrying),
+        batched('job.failed', JobFailed),
+        batched('job.cancelled', JobCancelled),
+      ]),
+    )
+    .min(1)
+    .max(1000),
+});
+export type JobEventBatch = z.output<typeof JobEventBatch>;
+export type BatchedJobEvent = JobEventBatch['events'][number];
+
 /** Lifecycle events: the workers' side of a job's status, consumed by the gateway (`job.#`). */
 export const JobEvents = {
   started: defineEvent('job.started', JobStarted),
@@ -44,6 +77,7 @@ export const JobEvents = {
   retrying: defineEvent('job.retrying', JobRetrying),
   failed: defineEvent('job.failed', JobFailed),
   cancelled: defineEvent('job.cancelled', JobCancelled),
+  batch: defineEvent('job.batch', JobEventBatch),
 } as const;
 
 /**

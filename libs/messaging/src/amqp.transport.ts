@@ -16,6 +16,7 @@ import {
 } from '#contracts';
 import { Cancellations, JobCancelledError } from './cancellations.js';
 import { notifyJobEnded } from './job-ended.js';
+import { LifecycleBatcher } from './lifecycle-batcher.js';
 import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
 import { parseBody, readEnvelope, type IncomingEnvelope } from './envelope.js';
 import { errorMessageOf, InvalidMessageError } from './errors.js';
@@ -66,6 +67,8 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
   private drained?: Promise<void>;
   private readonly observers: DeliveryObserver[] = [];
   private readonly cancellations: Cancellations;
+  /** Lifecycle events leave in batches (`job.batch`). */
+  private readonly lifecycle: LifecycleBatcher;
 
   constructor(
     private readonly connection: AmqpConnection,
@@ -73,7 +76,8 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     private readonly options: TransportOptions,
   ) {
     super();
-    this.failures = new FailureRouter(publisher, {
+    this.lifecycle = new LifecycleBatcher(publisher);
+    this.failures = new FailureRouter(publisher, this.lifecycle, {
       names: options.names,
       failedBy: `${options.service}@${hostname()}/${process.pid}`,
       appId: options.service,
@@ -348,16 +352,12 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     const untrack = jobId ? this.cancellations.track(jobId, controller) : undefined;
     try {
       if (jobId) {
-        await this.publisher.publish(
-          JobEvents.started,
-          { jobId, attempt: envelope.attempt, at: now() },
-          meta,
-        );
+        await this.lifecycle.publish('job.started', { jobId, attempt: envelope.attempt, at: now() }, meta);
       }
       const progress = throttleProgress((percent) => {
         if (!jobId) return;
-        this.publisher
-          .publish(JobEvents.progressed, { jobId, progress: percent, at: now() }, meta)
+        this.lifecycle
+          .publish('job.progress', { jobId, progress: percent, at: now() }, meta)
           .catch((error: unknown) => {
             this.log.warn(`Progress of job ${jobId} not published: ${errorMessageOf(error)}`);
           });
@@ -378,8 +378,8 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       if (jobId) {
         // Finished before the cancel could stop it: it keeps its success.
         const json = toJson(result);
-        await this.publisher.publish(
-          JobEvents.succeeded,
+        await this.lifecycle.publish(
+          'job.succeeded',
           { jobId, attempt: envelope.attempt, result: json, at: now() },
           meta,
         );
@@ -395,10 +395,10 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
   /** The job stopped (or never started) because it was cancelled: say so, and ack. */
   private async cancelled(jobId: string, envelope: IncomingEnvelope, attempt: number): Promise<void> {
     this.log.log(`${describeDelivery('', envelope)} cancelled`);
-    await this.publisher.publish(
-      JobEvents.cancelled,
+    await this.lifecycle.publish(
+      'job.cancelled',
       { jobId, attempt: Math.max(0, attempt), at: now() },
-      { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent },
+      { tenant: envelope.tenant, traceparent: envelope.traceparent },
     );
     await this.notifyEnded(jobId, envelope, { status: 'cancelled' });
   }

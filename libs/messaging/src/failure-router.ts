@@ -1,12 +1,12 @@
 import { Logger } from '@nestjs/common';
 import type { ConsumeMessage } from 'amqplib';
-import { JobEvents } from '#contracts';
 import { Header, type EnvelopeProperties, type Headers, type IncomingEnvelope } from './envelope.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import type { MessagePublisher } from './publisher.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { TopologyNames } from './topology.js';
 import { notifyJobEnded } from './job-ended.js';
+import type { LifecycleBatcher } from './lifecycle-batcher.js';
 
 export type DeadLetterReason = 'permanent' | 'exhausted' | 'invalid';
 
@@ -27,6 +27,7 @@ export class FailureRouter {
 
   constructor(
     private readonly publisher: MessagePublisher,
+    private readonly lifecycle: LifecycleBatcher,
     private readonly options: FailureRouterOptions,
   ) {}
 
@@ -63,10 +64,10 @@ export class FailureRouter {
     });
     if (jobId) {
       const retryAt = new Date(Date.now() + decision.delayMs).toISOString();
-      await this.publisher.publish(
-        JobEvents.retrying,
+      await this.lifecycle.publish(
+        'job.retrying',
         { jobId, attempt: envelope.attempt, error: failure, retryAt, at: new Date().toISOString() },
-        { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent },
+        { tenant: envelope.tenant, traceparent: envelope.traceparent },
       );
     }
     return 'retried';
@@ -100,10 +101,10 @@ export class FailureRouter {
       mandatory: true,
     });
     if (jobId) {
-      await this.publisher.publish(
-        JobEvents.failed,
+      await this.lifecycle.publish(
+        'job.failed',
         { jobId, attempt: envelope.attempt, error: failure, at: new Date().toISOString() },
-        { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent },
+        { tenant: envelope.tenant, traceparent: envelope.traceparent },
       );
       await notifyJobEnded(this.publisher, jobId, envelope, { status: 'failed', error: failure });
     }

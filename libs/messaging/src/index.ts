@@ -15,3 +15,4 @@ export * from './failure-router.js';
 export * from './transport-options.js';
 export * from './cancellations.js';
 export * from './dead-letter-consumer.js';
+export * from './lifecycle-batcher.js';

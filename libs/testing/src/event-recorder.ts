@@ -9,6 +9,14 @@ export interface RecordedEvent {
   readonly receivedAt: number;
 }
 
+interface BatchEntry {
+  type: string;
+  id: string;
+  tenant?: string;
+  traceparent?: string;
+  body: Record<string, unknown>;
+}
+
 /** Listens on `<prefix>.events` like the gateway would, and keeps every event for assertions. */
 export class EventRecorder {
   readonly events: RecordedEvent[] = [];
@@ -26,12 +34,19 @@ export class EventRecorder {
       queue,
       (message) => {
         if (!message) return;
-        recorder.events.push({
-          type: String(message.properties.type),
-          body: JSON.parse(message.content.toString('utf8')) as Record<string, unknown>,
-          headers: message.properties.headers ?? {},
-          receivedAt: Date.now(),
-        });
+        const type = String(message.properties.type);
+        const body = JSON.parse(message.content.toString('utf8')) as Record<string, unknown>;
+        const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
+        // Workers batch lifecycle events (`job.batch`): record each entry as the event it stands for.
+        const entries =
+          type === 'job.batch'
+            ? (body.events as BatchEntry[]).map((e) => ({
+                type: e.type,
+                body: e.body,
+                headers: { ...headers, 'event-id': e.id, tenant: e.tenant, traceparent: e.traceparent },
+              }))
+            : [{ type, body, headers }];
+        for (const entry of entries) recorder.events.push({ ...entry, receivedAt: Date.now() });
         channel.ack(message);
       },
       { noAck: false },

@@ -3,21 +3,27 @@ import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import {
   JobEvents,
+  type BatchedJobEvent,
   type JobCancelled,
+  type JobEventBatch,
   type JobFailed,
   type JobProgressed,
   type JobRetrying,
   type JobStarted,
   type JobSucceeded,
 } from '#contracts';
-import { EventPattern, PermanentError, type JobContext } from '#messaging';
-import { JobTransitions } from './job-transitions.js';
+import { EventPattern, PermanentError, startConsumerSpan, type JobContext } from '#messaging';
+import { JobTransitions, type LifecycleChange } from './job-transitions.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-type LifecycleEvent = JobStarted | JobProgressed | JobSucceeded | JobRetrying | JobFailed | JobCancelled;
+type LifecycleEvent =
+  JobStarted | JobProgressed | JobSucceeded | JobRetrying | JobFailed | JobCancelled | JobEventBatch;
 
-/** The workers' lifecycle events (`job.#`), applied to the job records; acked once they are stored. */
+/**
+ * The workers' lifecycle events (`job.#`), applied to the job records; acked once they are stored. Workers
+ * send them in batches (`job.batch`); single events are still understood.
+ */
 @Controller()
 export class JobEventsHandler {
   constructor(@Inject(JobTransitions) private readonly transitions: JobTransitions) {}
@@ -25,26 +31,44 @@ export class JobEventsHandler {
   @EventPattern('job.#', { queue: 'job-events', lifecycle: false, prefetch: 500, retry: { maxAttempts: 10 } })
   async apply(@Payload() event: LifecycleEvent, @Ctx() message: JobContext): Promise<void> {
     // The payload was validated against the contract of message.type before we were called.
-    switch (message.type) {
-      case JobEvents.started.name:
-        return this.transitions.apply({
-          type: 'started',
-          event: event as JobStarted,
-          // The event's message id makes a redelivered `started` count once; without one, count it.
-          eventId: message.messageId && UUID.test(message.messageId) ? message.messageId : randomUUID(),
-        });
-      case JobEvents.progressed.name:
-        return this.transitions.apply({ type: 'progress', event: event as JobProgressed });
-      case JobEvents.succeeded.name:
-        return this.transitions.apply({ type: 'succeeded', event: event as JobSucceeded });
-      case JobEvents.retrying.name:
-        return this.transitions.apply({ type: 'retrying', event: event as JobRetrying });
-      case JobEvents.failed.name:
-        return this.transitions.apply({ type: 'failed', event: event as JobFailed });
-      case JobEvents.cancelled.name:
-        return this.transitions.apply({ type: 'cancelled', event: event as JobCancelled });
-      default:
-        throw new PermanentError(`No transition for ${message.type}`, 'unknown_message_type');
+    if (message.type === JobEvents.batch.name) {
+      await Promise.all((event as JobEventBatch).events.map((entry) => this.applyBatched(entry)));
+      return;
     }
+    // The event's message id makes a redelivered `started` count once; without one, count it.
+    const eventId = message.messageId && UUID.test(message.messageId) ? message.messageId : randomUUID();
+    await this.transitions.apply(changeOf(message.type, event, eventId));
+  }
+
+  /** One entry of a batch, with its own span (child of the worker's) when tracing is on. */
+  private async applyBatched(entry: BatchedJobEvent): Promise<void> {
+    const span = startConsumerSpan(entry.type, entry.traceparent, () => ({
+      'messaging.system': 'rabbitmq',
+      'conveyor.job_id': entry.body.jobId,
+    }));
+    try {
+      await this.transitions.apply(changeOf(entry.type, entry.body, entry.id));
+    } finally {
+      span?.end();
+    }
+  }
+}
+
+function changeOf(type: string, event: unknown, eventId: string): LifecycleChange {
+  switch (type) {
+    case JobEvents.started.name:
+      return { type: 'started', event: event as JobStarted, eventId };
+    case JobEvents.progressed.name:
+      return { type: 'progress', event: event as JobProgressed };
+    case JobEvents.succeeded.name:
+      return { type: 'succeeded', event: event as JobSucceeded };
+    case JobEvents.retrying.name:
+      return { type: 'retrying', event: event as JobRetrying };
+    case JobEvents.failed.name:
+      return { type: 'failed', event: event as JobFailed };
+    case JobEvents.cancelled.name:
+      return { type: 'cancelled', event: event as JobCancelled };
+    default:
+      throw new PermanentError(`No transition for ${type}`, 'unknown_message_type');
   }
 }

@@ -6,14 +6,7 @@ import type { ConsumeMessage } from 'amqplib';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { lastValueFrom } from 'rxjs';
-import {
-  contractFor,
-  JobEvents,
-  parsePayload,
-  type Contract,
-  type JobEnded,
-  type JobSucceeded,
-} from '#contracts';
+import { contractFor, parsePayload, type Contract, type JobEnded, type JobSucceeded } from '#contracts';
 import { Cancellations, JobCancelledError } from './cancellations.js';
 import { notifyJobEnded } from './job-ended.js';
 import { LifecycleBatcher } from './lifecycle-batcher.js';

@@ -5,135 +5,182 @@
  * Prints submit latency (p50/p95/p99), submit req/s, end-to-end jobs/s (first submit → last `succeeded`,
  * read from Postgres, not by polling jobs), and each service's peak RSS.
  *
- *   npm run bench                              N=20000 C=50, light jobs
- *   npm run bench -- --n 200 --c 20 --cpu-ms 50    the heavy workload
+ *   npm run bench                                 both workloads of the performance issue, then the four
+ *                                                 figures and a dated row appended to bench/RESULTS.md
+ *   npm run bench -- --n 20000 --c 50              the light workload alone
+ *   npm run bench -- --n 200 --c 50 --cpu-ms 50    the heavy workload alone
  */
+import { execFileSync } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { availableParallelism, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Stack, waitFor } from '#testing';
 
 const { values } = parseArgs({
   options: {
-    n: { type: 'string', default: '20000' },
-    c: { type: 'string', default: '50' },
-    'cpu-ms': { type: 'string', default: '0' },
+    n: { type: 'string' },
+    c: { type: 'string' },
+    'cpu-ms': { type: 'string' },
     /** Write V8 CPU profiles of the services into this folder (for finding hot spots). */
     'cpu-prof': { type: 'string' },
   },
 });
-const N = Number(values.n);
-const C = Number(values.c);
-const CPU_MS = Number(values['cpu-ms']);
 const KEY = 'bench-key';
 
-const stack = await Stack.start({
-  label: 'bench',
-  env: {
-    API_KEYS: `bench:${KEY}:jobs:write+jobs:read`,
-    LOG_LEVEL: 'warn',
-    DATABASE_POOL_SIZE: '20',
-    // One key submits everything: the per-key rate limit and per-tenant cap would measure themselves.
-    RATE_LIMIT_PER_SECOND: '1000000',
-    RATE_LIMIT_BURST: '1000000',
-    MAX_IN_FLIGHT_PER_TENANT: '10000000',
-  },
-  nodeArgs: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [],
-});
-const sql = new pg.Client({ connectionString: stack.databaseUrl });
-await sql.connect();
+interface Figures {
+  readonly jobsPerSecond: number;
+  readonly submitP99: number;
+  readonly peakRssTotal: number;
+}
 
-try {
-  const gateway = new URL(stack.urls.gateway);
-  const agent = new Agent({ keepAlive: true, maxSockets: C });
-  const body = JSON.stringify({ message: 'bench', cpuMs: CPU_MS });
-
-  const submit = () =>
-    new Promise<number>((resolve, reject) => {
-      const started = process.hrtime.bigint();
-      const req = request(
-        {
-          agent,
-          host: gateway.hostname,
-          port: gateway.port,
-          path: '/v1/echo',
-          method: 'POST',
-          headers: {
-            authorization: `Bearer ${KEY}`,
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => {
-            if (res.statusCode !== 202) reject(new Error(`submit answered ${res.statusCode}`));
-            else resolve(Number(process.hrtime.bigint() - started) / 1e6);
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-
-  // A short warm-up so JIT and pools are hot; its jobs are not counted.
-  await Promise.all(Array.from({ length: Math.min(200, N) }, () => submit()));
-  await waitFor(async () => (await count(`status = 'succeeded'`)) >= Math.min(200, N), { timeoutMs: 60_000 });
-  const warmed = await count('true');
-
-  const commitsBefore = await commits();
-  const latencies: number[] = [];
-  let next = 0;
-  const firstSubmit = Date.now();
-  await Promise.all(
-    Array.from({ length: C }, async () => {
-      while (next < N) {
-        next++;
-        latencies.push(await submit());
-      }
-    }),
-  );
-  const submitSeconds = (Date.now() - firstSubmit) / 1000;
-
-  await waitFor(async () => (await count(`status IN ('succeeded', 'failed')`)) >= warmed + N, {
-    timeoutMs: 30 * 60_000,
-    intervalMs: 250,
-    description: 'every job to finish',
+/** One workload on a fresh stack (its own prefix and database); prints its table and returns the figures. */
+async function runWorkload(N: number, C: number, CPU_MS: number): Promise<Figures> {
+  const stack = await Stack.start({
+    label: 'bench',
+    env: {
+      API_KEYS: `bench:${KEY}:jobs:write+jobs:read`,
+      LOG_LEVEL: 'warn',
+      DATABASE_POOL_SIZE: '20',
+      // One key submits everything: the per-key rate limit and per-tenant cap would measure themselves.
+      RATE_LIMIT_PER_SECOND: '1000000',
+      RATE_LIMIT_BURST: '1000000',
+      MAX_IN_FLIGHT_PER_TENANT: '10000000',
+    },
+    nodeArgs: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [],
   });
-  const { rows } = await sql.query<{ last: Date; failed: string }>(
-    `SELECT max(finished_at) AS last, count(*) FILTER (WHERE status = 'failed') AS failed
-       FROM gateway.jobs WHERE created_at >= $1`,
-    [new Date(firstSubmit)],
-  );
-  const commitsPerJob = (await commits()) - commitsBefore;
-  const endToEndSeconds = ((rows[0]?.last.getTime() ?? Date.now()) - firstSubmit) / 1000;
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
-  const rss = stack.peakRssMiB();
+  const sql = new pg.Client({ connectionString: stack.databaseUrl });
+  await sql.connect();
+  const commits = () => committed(sql);
+  const count = (where: string) => counted(sql, where);
 
-  const table: [string, string][] = [
-    ['workload', `${N} echo jobs${CPU_MS ? ` with cpuMs=${CPU_MS}` : ''}, ${C} concurrent clients`],
-    ['submit p50 / p95 / p99', `${pct(50).toFixed(1)} / ${pct(95).toFixed(1)} / ${pct(99).toFixed(1)} ms`],
-    ['submit throughput', `${Math.round(N / submitSeconds)} req/s`],
+  try {
+    const gateway = new URL(stack.urls.gateway);
+    const agent = new Agent({ keepAlive: true, maxSockets: C });
+    const body = JSON.stringify({ message: 'bench', cpuMs: CPU_MS });
+
+    const submit = () =>
+      new Promise<number>((resolve, reject) => {
+        const started = process.hrtime.bigint();
+        const req = request(
+          {
+            agent,
+            host: gateway.hostname,
+            port: gateway.port,
+            path: '/v1/echo',
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${KEY}`,
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
+            },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => {
+              if (res.statusCode !== 202) reject(new Error(`submit answered ${res.statusCode}`));
+              else resolve(Number(process.hrtime.bigint() - started) / 1e6);
+            });
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+
+    // A short warm-up so JIT and pools are hot; its jobs are not counted.
+    await Promise.all(Array.from({ length: Math.min(200, N) }, () => submit()));
+    await waitFor(async () => (await count(`status = 'succeeded'`)) >= Math.min(200, N), {
+      timeoutMs: 60_000,
+    });
+    const warmed = await count('true');
+
+    const commitsBefore = await commits();
+    const latencies: number[] = [];
+    let next = 0;
+    const firstSubmit = Date.now();
+    await Promise.all(
+      Array.from({ length: C }, async () => {
+        while (next < N) {
+          next++;
+          latencies.push(await submit());
+        }
+      }),
+    );
+    const submitSeconds = (Date.now() - firstSubmit) / 1000;
+
+    await waitFor(async () => (await count(`status IN ('succeeded', 'failed')`)) >= warmed + N, {
+      timeoutMs: 30 * 60_000,
+      intervalMs: 250,
+      description: 'every job to finish',
+    });
+    const { rows } = await sql.query<{ last: Date; failed: string }>(
+      `SELECT max(finished_at) AS last, count(*) FILTER (WHERE status = 'failed') AS failed
+       FROM gateway.jobs WHERE created_at >= $1`,
+      [new Date(firstSubmit)],
+    );
+    const commitsPerJob = (await commits()) - commitsBefore;
+    const endToEndSeconds = ((rows[0]?.last.getTime() ?? Date.now()) - firstSubmit) / 1000;
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number) =>
+      latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+    const rss = stack.peakRssMiB();
+
+    const table: [string, string][] = [
+      ['workload', `${N} echo jobs${CPU_MS ? ` with cpuMs=${CPU_MS}` : ''}, ${C} concurrent clients`],
+      ['submit p50 / p95 / p99', `${pct(50).toFixed(1)} / ${pct(95).toFixed(1)} / ${pct(99).toFixed(1)} ms`],
+      ['submit throughput', `${Math.round(N / submitSeconds)} req/s`],
+      [
+        'end-to-end throughput',
+        `${Math.round(N / endToEndSeconds)} jobs/s (${endToEndSeconds.toFixed(1)} s for all)`,
+      ],
+      ['failed jobs', rows[0]?.failed ?? '?'],
+      ['Postgres transactions per job (all services)', (commitsPerJob / N).toFixed(2)],
+      ...Object.entries(rss).map(([service, mib]): [string, string] => [`peak RSS ${service}`, `${mib} MiB`]),
+      ['peak RSS, four services', `${Object.values(rss).reduce((a, b) => a + b, 0)} MiB`],
+    ];
+    const width = Math.max(...table.map(([k]) => k.length));
+    process.stdout.write(`\n${table.map(([k, v]) => `| ${k.padEnd(width)} | ${v} |`).join('\n')}\n\n`);
+    return {
+      jobsPerSecond: Math.round(N / endToEndSeconds),
+      submitP99: pct(99),
+      peakRssTotal: Object.values(rss).reduce((a, b) => a + b, 0),
+    };
+  } finally {
+    await sql.end();
+    await stack.stop();
+  }
+}
+
+if (values.n !== undefined || values.c !== undefined || values['cpu-ms'] !== undefined) {
+  // One workload, as asked.
+  await runWorkload(Number(values.n ?? 20_000), Number(values.c ?? 50), Number(values['cpu-ms'] ?? 0));
+} else {
+  // The issue's two workloads, then the four figures together and a dated row in bench/RESULTS.md.
+  const light = await runWorkload(20_000, 50, 0);
+  const heavy = await runWorkload(200, 50, 50);
+  const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  const summary: [string, string][] = [
     [
-      'end-to-end throughput',
-      `${Math.round(N / endToEndSeconds)} jobs/s (${endToEndSeconds.toFixed(1)} s for all)`,
+      'machine',
+      `${availableParallelism()} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
     ],
-    ['failed jobs', rows[0]?.failed ?? '?'],
-    ['Postgres transactions per job (all services)', (commitsPerJob / N).toFixed(2)],
-    ...Object.entries(rss).map(([service, mib]): [string, string] => [`peak RSS ${service}`, `${mib} MiB`]),
-    ['peak RSS, four services', `${Object.values(rss).reduce((a, b) => a + b, 0)} MiB`],
+    ['light: end-to-end jobs/s', `${light.jobsPerSecond}   (npm run bench -- --n 20000 --c 50)`],
+    ['light: submit p99', `${light.submitP99.toFixed(1)} ms`],
+    ['heavy: end-to-end jobs/s', `${heavy.jobsPerSecond}   (npm run bench -- --n 200 --c 50 --cpu-ms 50)`],
+    ['heavy: submit p99 during the run', `${heavy.submitP99.toFixed(1)} ms`],
+    ['light: peak RSS, four services', `${light.peakRssTotal} MiB`],
   ];
-  const width = Math.max(...table.map(([k]) => k.length));
-  process.stdout.write(`\n${table.map(([k, v]) => `| ${k.padEnd(width)} | ${v} |`).join('\n')}\n\n`);
-} finally {
-  await sql.end();
-  await stack.stop();
+  const width = Math.max(...summary.map(([k]) => k.length));
+  process.stdout.write(`${summary.map(([k, v]) => `| ${k.padEnd(width)} | ${v} |`).join('\n')}\n`);
+  const row = `| ${date} | ${commit} | ${availableParallelism()} | ${light.jobsPerSecond} | ${light.submitP99.toFixed(1)} | ${heavy.jobsPerSecond} | ${heavy.submitP99.toFixed(1)} | ${light.peakRssTotal} |\n`;
+  appendFileSync(new URL('./RESULTS.md', import.meta.url), row);
+  process.stdout.write(`appended to bench/RESULTS.md: ${row}`);
 }
 
 /** Committed transactions in the bench database so far (pg_stat_database lags by up to ~0.5 s). */
-async function commits(): Promise<number> {
+async function committed(sql: pg.Client): Promise<number> {
   await sql.query('SELECT pg_stat_force_next_flush()');
   const { rows } = await sql.query<{ n: string }>(
     'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()',
@@ -141,7 +188,7 @@ async function commits(): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
-async function count(where: string): Promise<number> {
+async function counted(sql: pg.Client, where: string): Promise<number> {
   const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM gateway.jobs WHERE ${where}`);
   return Number(rows[0]?.n ?? 0);
 }

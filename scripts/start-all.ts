@@ -19,7 +19,7 @@ let stopping = false;
 
 for (const { name, port } of services) {
   const child = spawn(process.execPath, [`${root}/apps/${name}/src/main.js`], {
-    env: { ...process.env, PORT: String(port), ...nodeOptions(name) },
+    env: { ...localDefaults(), ...process.env, PORT: String(port), ...nodeOptions(name) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.set(name, child);
@@ -86,3 +86,13 @@ function stop(): void {
 
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
+
+/**
+ * One machine, local broker: the management API of a local RabbitMQ (for `GET /v1/admin/queues`'s unacked
+ * counts) when the broker URL is the default one. Anything set in the environment wins.
+ */
+function localDefaults(): Record<string, string> {
+  return process.env.RABBITMQ_URL === undefined
+    ? { RABBITMQ_MANAGEMENT_URL: 'http://guest:guest@127.0.0.1:15672' }
+    : {};
+}

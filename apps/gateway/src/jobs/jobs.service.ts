@@ -273,7 +273,9 @@ export class JobsService {
 function newJob(
   fields: Pick<JobEntity, 'id' | 'tenant' | 'kind' | 'maxAttempts' | 'input' | 'createdAt'>,
 ): JobEntity {
-  return Object.assign(new JobEntity(), {
+  // A plain object, not `new JobEntity()`: it is only read (the view, the INSERT), and the class's ~20
+  // defined fields made constructing it a measurable share of a submit.
+  return {
     ...fields,
     status: 'queued',
     progress: 0,
@@ -288,5 +290,5 @@ function newJob(
     updatedAt: fields.createdAt,
     startedAt: null,
     finishedAt: null,
-  } satisfies JobEntity);
+  } satisfies JobEntity;
 }

@@ -201,6 +201,7 @@ export function messagingOptionsFrom(service: string, config: CommonConfig): Mes
     retryTiers: config.RETRY_TIERS,
     confirmTimeoutMs: config.PUBLISH_CONFIRM_TIMEOUT,
     shutdownGraceMs: config.SHUTDOWN_GRACE,
+    leaseAfterMs: config.LEASE_AFTER,
   };
 }
 

@@ -45,6 +45,11 @@ export const commonConfigSchema = z.object({
   RETRY_TIERS: retryTiers.default([1000, 5000, 30_000, 120_000, 600_000]),
   PUBLISH_CONFIRM_TIMEOUT: durationMs.default(10_000),
   SHUTDOWN_GRACE: durationMs.default(25_000),
+  /**
+   * A delivery whose handler runs longer than this is handed back to the broker as a lease (a delayed copy)
+   * and acked, so no delivery stays unacked near RabbitMQ's consumer_timeout (30 min by default).
+   */
+  LEASE_AFTER: durationMs.default(300_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   /** JSON lines (production) or human-readable (development); by default decided by NODE_ENV. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),

@@ -105,8 +105,13 @@ export const JobEnded = z.strictObject({
 });
 export type JobEnded = z.output<typeof JobEnded>;
 
+/** The delivery that released lease `leaseId` has finished: a copy of it that comes back is dropped. */
+export const LeaseDone = z.strictObject({ leaseId: z.uuid(), jobId: jobId.optional(), at });
+export type LeaseDone = z.output<typeof LeaseDone>;
+
 export const ControlEvents = {
   cancelRequested: defineEvent('control.cancel', CancelRequested),
+  leaseDone: defineEvent('control.lease-done', LeaseDone),
 } as const;
 
 export const NotifyEvents = {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger, type BeforeApplicationShutdown } from '@nestjs/common';
@@ -6,13 +7,20 @@ import type { ConsumeMessage } from 'amqplib';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { lastValueFrom } from 'rxjs';
-import { contractFor, parsePayload, type Contract, type JobEnded, type JobSucceeded } from '#contracts';
+import {
+  contractFor,
+  ControlEvents,
+  parsePayload,
+  type Contract,
+  type JobEnded,
+  type JobSucceeded,
+} from '#contracts';
 import { Cancellations, JobCancelledError } from './cancellations.js';
 import { notifyJobEnded } from './job-ended.js';
 import { LifecycleBatcher } from './lifecycle-batcher.js';
 import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
-import { parseBody, readEnvelope, type IncomingEnvelope } from './envelope.js';
-import { errorMessageOf, InvalidMessageError } from './errors.js';
+import { Header, parseBody, readEnvelope, type IncomingEnvelope } from './envelope.js';
+import { errorMessageOf, InvalidMessageError, StillRunningError } from './errors.js';
 import type { DeliveryObserver, DeliveryOutcome } from './delivery-report.js';
 import { describeDelivery, FailureRouter } from './failure-router.js';
 import { JobContext, throttleProgress } from './job-context.js';
@@ -200,7 +208,8 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
         describeWorkQueue(
           this.options.names,
           { name: queue, bindings: [{ exchange, pattern }] },
-          this.options.retryTiers,
+          // The lease has its wait queue beside the retry tiers' (the same one if a tier equals it).
+          [...new Set([...this.options.retryTiers, this.leaseAfterMs])],
         ),
       ]),
       policy: new RetryPolicy(
@@ -278,17 +287,40 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       : received;
     const jobId =
       consumer.lifecycle && envelope.jobId && UUID.test(envelope.jobId) ? envelope.jobId : undefined;
+    const leaseId = leaseIdOf(envelope);
+    if (jobId && leaseId !== undefined && this.cancellations.isLeaseDone(leaseId)) {
+      // A lease copy whose holder finished the job: nothing left to do.
+      this.settle(consumer, channel, message, 'ack');
+      span?.end();
+      return;
+    }
+    // A job that runs long gives its delivery back before the broker's consumer_timeout could close the
+    // channel: a delayed copy (the lease) goes to the wait queue, then the original is acked.
+    let released: Promise<string | undefined> | undefined;
+    const leaseTimer = jobId
+      ? setTimeout(() => {
+          released = this.release(consumer, channel, message, envelope, leaseId);
+        }, this.leaseAfterMs)
+      : undefined;
     let outcome: DeliveryOutcome;
     try {
-      outcome = await this.handle(consumer, message, envelope, jobId);
+      outcome = await this.handle(consumer, message, envelope, jobId, leaseId !== undefined);
     } catch (error) {
       // An outcome we depend on (a retry, a dead-letter, a lifecycle event) was not confirmed: the message
       // must come back. The pause keeps a broker in trouble from spinning us.
       this.log.error(`${describeDelivery(consumer.queue, envelope)}: ${errorMessageOf(error)}; requeueing`);
       if (!this.draining) await sleep(this.options.requeueDelayMs ?? 1000);
       outcome = 'requeued';
+    } finally {
+      clearTimeout(leaseTimer);
     }
-    this.settle(consumer, channel, message, outcome === 'requeued' ? 'requeue' : 'ack');
+    const lease = await released;
+    if (lease === undefined) {
+      this.settle(consumer, channel, message, outcome === 'requeued' ? 'requeue' : 'ack');
+    } else if (outcome !== 'requeued') {
+      // Acked already; its lease copy must not run the job again.
+      await this.leaseDone(lease, jobId);
+    }
     if (span) {
       span.setAttribute('conveyor.outcome', outcome);
       if (outcome !== 'succeeded') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
@@ -312,11 +344,68 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     for (const observer of this.observers) observer(report);
   }
 
+  /**
+   * Publishes the lease copy of a running delivery (same body and attempt, `lease-id` header) to the wait
+   * queue whose TTL is the lease, then acks the original. Resolves to the lease id once acked, or undefined
+   * when it could not (the delivery is then simply held on, as before).
+   */
+  private async release(
+    consumer: Consumer,
+    channel: AnyChannel,
+    message: ConsumeMessage,
+    envelope: IncomingEnvelope,
+    existing: string | undefined,
+  ): Promise<string | undefined> {
+    const leaseId = existing ?? randomUUID();
+    try {
+      await this.publishLease(consumer, message, envelope, leaseId);
+    } catch (error) {
+      this.log.warn(
+        `${describeDelivery(consumer.queue, envelope)}: lease not published (${errorMessageOf(error)})`,
+      );
+      return undefined;
+    }
+    this.settle(consumer, channel, message, 'ack');
+    this.log.log(
+      `${describeDelivery(consumer.queue, envelope)} still running: released under lease ${leaseId}`,
+    );
+    return leaseId;
+  }
+
+  private async publishLease(
+    consumer: Consumer,
+    message: ConsumeMessage,
+    envelope: IncomingEnvelope,
+    leaseId: string,
+  ): Promise<void> {
+    await this.publisher.publishRaw({
+      exchange: this.options.names.retry,
+      routingKey: this.options.names.retryKey(consumer.queue, this.leaseAfterMs),
+      content: message.content,
+      properties: this.failures.republished(message, envelope, { [Header.leaseId]: leaseId }),
+      mandatory: true,
+    });
+  }
+
+  private async leaseDone(leaseId: string, jobId: string | undefined): Promise<void> {
+    await this.publisher
+      .publish(ControlEvents.leaseDone, { leaseId, ...(jobId ? { jobId } : {}), at: now() })
+      .catch((error: unknown) => {
+        // Its copy will come back and run once more; handlers are idempotent per job.
+        this.log.warn(`Lease ${leaseId} not marked done: ${errorMessageOf(error)}`);
+      });
+  }
+
+  private get leaseAfterMs(): number {
+    return this.options.leaseAfterMs ?? 300_000;
+  }
+
   private async handle(
     consumer: Consumer,
     message: ConsumeMessage,
     envelope: IncomingEnvelope,
     jobId: string | undefined,
+    continuation: boolean,
   ): Promise<DeliveryOutcome> {
     let payload: unknown;
     try {
@@ -344,7 +433,8 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     this.aborts.add(controller);
     const untrack = jobId ? this.cancellations.track(jobId, controller) : undefined;
     try {
-      if (jobId) {
+      // A lease copy continues its attempt (it was counted when that attempt started).
+      if (jobId && !continuation) {
         await this.lifecycle.publish('job.started', { jobId, attempt: envelope.attempt, at: now() }, meta);
       }
       const progress = throttleProgress((percent) => {
@@ -366,6 +456,11 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
           return 'cancelled';
         }
         if (this.draining && controller.signal.aborted) return 'requeued';
+        if (jobId && error instanceof StillRunningError) {
+          // Another delivery of this job runs right now: look again one lease later, using up nothing.
+          await this.publishLease(consumer, message, envelope, leaseIdOf(envelope) ?? randomUUID());
+          return 'leased';
+        }
         return await this.failures.route(consumer.queue, consumer.policy, message, envelope, error, jobId);
       }
       if (jobId) {
@@ -452,6 +547,11 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       this.log.warn(`Could not ${settlement} a message on ${consumer.queue}: ${errorMessageOf(error)}`);
     }
   }
+}
+
+function leaseIdOf(envelope: IncomingEnvelope): string | undefined {
+  const value = envelope.headers[Header.leaseId];
+  return typeof value === 'string' && UUID.test(value) ? value : undefined;
 }
 
 function now(): string {

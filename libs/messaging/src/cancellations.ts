@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import type { ConsumeMessage } from 'amqplib';
 import type { ChannelWrapper } from 'amqp-connection-manager';
-import { CancelRequested, ControlEvents } from '#contracts';
+import { CancelRequested, ControlEvents, LeaseDone } from '#contracts';
 import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
 import { errorMessageOf } from './errors.js';
 import { assertTopology, describeCoreTopology, type TopologyNames } from './topology.js';
@@ -23,6 +23,8 @@ const MARKER_TYPE = 'control.marker';
 const REMEMBER_MS = 25 * 60 * 60 * 1000;
 
 /**
+ * The control stream, read by every worker process: cancel requests, and leases whose holder finished.
+ *
  * Cancel requests, read by every worker process from the control stream (`<prefix>.control`). A process
  * reads the stream from its first retained message, so it knows every job cancelled in the last day even
  * if it started after the request; a command for such a job is never started. A job running here when its
@@ -34,6 +36,8 @@ const REMEMBER_MS = 25 * 60 * 60 * 1000;
 export class Cancellations {
   private readonly log = new Logger('AmqpTransport');
   private readonly cancelled = new Map<string, number>();
+  /** Leases whose holder finished: their copies are dropped when they come back. */
+  private readonly doneLeases = new Map<string, number>();
   private readonly running = new Map<string, Set<AbortController>>();
   private readonly marker = randomUUID();
   private wrapper?: ChannelWrapper;
@@ -74,6 +78,10 @@ export class Cancellations {
 
   isCancelled(jobId: string): boolean {
     return this.cancelled.has(jobId);
+  }
+
+  isLeaseDone(leaseId: string): boolean {
+    return this.doneLeases.has(leaseId);
   }
 
   /** Registers a running job's controller until the returned function is called. */
@@ -121,6 +129,9 @@ export class Cancellations {
         }
       } else if (properties.type === ControlEvents.cancelRequested.name) {
         this.cancel(message.content);
+      } else if (properties.type === ControlEvents.leaseDone.name) {
+        const parsed = LeaseDone.safeParse(JSON.parse(message.content.toString('utf8')));
+        if (parsed.success) this.doneLeases.set(parsed.data.leaseId, Date.now());
       }
     } catch (error) {
       this.log.warn(`Unreadable control message: ${errorMessageOf(error)}`);
@@ -135,12 +146,12 @@ export class Cancellations {
     const at = Date.now();
     this.cancelled.set(jobId, at);
     for (const controller of this.running.get(jobId) ?? []) controller.abort(new JobCancelledError(jobId));
-    if (this.cancelled.size % 1000 === 0) this.forgetOlderThan(at - REMEMBER_MS);
+    if (this.cancelled.size % 1000 === 0) forgetOlderThan(this.cancelled, at - REMEMBER_MS);
   }
+}
 
-  private forgetOlderThan(cutoff: number): void {
-    for (const [jobId, at] of this.cancelled) {
-      if (at < cutoff) this.cancelled.delete(jobId);
-    }
+function forgetOlderThan(entries: Map<string, number>, cutoff: number): void {
+  for (const [key, at] of entries) {
+    if (at < cutoff) entries.delete(key);
   }
 }

@@ -1,5 +1,14 @@
 /** How a delivery ended: acked after success, retry or dead-letter, or given back to the queue. */
-export type DeliveryOutcome = 'succeeded' | 'retried' | 'dead-lettered' | 'cancelled' | 'requeued';
+export type DeliveryOutcome =
+  | 'succeeded'
+  | 'retried'
+  | 'dead-lettered'
+  | 'cancelled'
+  /** Handed back as a lease: another delivery of the job is running (StillRunningError). */
+  | 'leased'
+  /** A lease copy whose holder had finished: nothing to do. */
+  | 'dropped'
+  | 'requeued';
 
 export interface DeliveryReport {
   readonly queue: string;

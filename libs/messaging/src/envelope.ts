@@ -17,6 +17,8 @@ export const Header = {
   replayCount: 'replay-count',
   /** JSON of the submission's `notify` (contracts' `Notify`), carried by the command and its retries. */
   notify: 'notify',
+  /** Marks a lease copy: the same attempt, continued elsewhere if its holder died (see AmqpTransport). */
+  leaseId: 'lease-id',
 } as const;
 
 export type HeaderValue = string | number | boolean;

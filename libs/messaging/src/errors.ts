@@ -25,6 +25,17 @@ export class RetryableError extends Error {
   }
 }
 
+/**
+ * Another delivery of the same job is running right now (e.g. a lease copy came back while the original
+ * still renders): check again later. The transport hands the message back as a lease — no attempt is used
+ * up, no lifecycle event is published — however long the other one takes.
+ */
+export class StillRunningError extends RetryableError {
+  constructor(message: string, code = 'still_running') {
+    super(message, code);
+  }
+}
+
 /** The message itself is unusable (not JSON, unknown type, fails its contract): a poison message. */
 export type InvalidMessageCode = 'malformed_message' | 'unknown_message_type' | 'invalid_payload';
 

@@ -111,14 +111,11 @@ export class FailureRouter {
   }
 
   /** The original message's properties with updated headers; broker-owned `x-` headers are dropped. */
-  private republished(
-    message: ConsumeMessage,
-    envelope: IncomingEnvelope,
-    extra: Headers,
-  ): EnvelopeProperties {
+  republished(message: ConsumeMessage, envelope: IncomingEnvelope, extra: Headers): EnvelopeProperties {
     const headers: Headers = {};
     for (const [key, value] of Object.entries(envelope.headers)) {
-      if (!key.startsWith('x-')) headers[key] = value;
+      // A retry or dead letter is a new delivery of its own, not a continuation of a lease.
+      if (!key.startsWith('x-') && key !== Header.leaseId) headers[key] = value;
     }
     const p = message.properties as {
       messageId?: unknown;

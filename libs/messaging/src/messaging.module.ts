@@ -27,6 +27,8 @@ export interface MessagingOptions {
   readonly retryTiers: readonly number[];
   readonly confirmTimeoutMs: number;
   readonly shutdownGraceMs: number;
+  /** See the transport's leases; 5 minutes when absent. */
+  readonly leaseAfterMs?: number;
 }
 
 export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
@@ -76,8 +78,8 @@ export class MessagingModule {
               // starts first, so a command is never dropped for want of its consumer having run once.
               topology: mergeTopologies([
                 describeCoreTopology(names),
-                describeCommandQueues(names, options.retryTiers),
-                describeSubscriptionQueues(names, options.retryTiers),
+                describeCommandQueues(names, waitTiers(options)),
+                describeSubscriptionQueues(names, waitTiers(options)),
               ]),
             }),
         },
@@ -90,6 +92,7 @@ export class MessagingModule {
               service: options.service,
               retryTiers: options.retryTiers,
               shutdownGraceMs: options.shutdownGraceMs,
+              leaseAfterMs: leaseAfterOf(options),
             }),
         },
         MessagingShutdown,
@@ -109,4 +112,15 @@ export async function startTransport(app: INestApplication): Promise<AmqpTranspo
   microservice.useGlobalFilters(new HandlerErrorsFilter());
   await app.startAllMicroservices();
   return transport;
+}
+
+export const DEFAULT_LEASE_AFTER_MS = 300_000;
+
+function leaseAfterOf(options: MessagingOptions): number {
+  return options.leaseAfterMs ?? DEFAULT_LEASE_AFTER_MS;
+}
+
+/** Every wait queue a work queue has: one per retry tier, and the lease's. */
+export function waitTiers(options: MessagingOptions): number[] {
+  return [...new Set([...options.retryTiers, leaseAfterOf(options)])];
 }

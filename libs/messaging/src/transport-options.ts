@@ -20,6 +20,8 @@ export interface TransportOptions {
   readonly service: string;
   readonly retryTiers: readonly number[];
   readonly shutdownGraceMs: number;
+  /** A handler running longer than this has its delivery turned into a lease (see AmqpTransport). */
+  readonly leaseAfterMs?: number;
   readonly defaultMaxAttempts?: number;
   readonly defaultPrefetch?: number;
   /** How long to wait before requeueing a message whose outcome could not be published. */

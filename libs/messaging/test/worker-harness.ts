@@ -73,7 +73,11 @@ export interface TestWorker {
 }
 
 /** A report-service-like worker in this process, on the real broker under `prefix`. */
-export async function startTestWorker(prefix: string, shutdownGraceMs = 3000): Promise<TestWorker> {
+export async function startTestWorker(
+  prefix: string,
+  shutdownGraceMs = 3000,
+  leaseAfterMs?: number,
+): Promise<TestWorker> {
   const module: DynamicModule = {
     module: TestWorkerModule,
     imports: [
@@ -84,6 +88,7 @@ export async function startTestWorker(prefix: string, shutdownGraceMs = 3000): P
         retryTiers: TEST_TIERS,
         confirmTimeoutMs: 5000,
         shutdownGraceMs,
+        ...(leaseAfterMs === undefined ? {} : { leaseAfterMs }),
       }),
     ],
     controllers: [ScriptedEchoHandler],

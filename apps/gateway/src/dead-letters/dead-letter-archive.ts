@@ -13,6 +13,7 @@ import {
   Header,
   MESSAGING_OPTIONS,
   TopologyNames,
+  waitTiers,
   type DeadLetter,
   type MessagingOptions,
 } from '#messaging';
@@ -60,7 +61,7 @@ export class DeadLetterArchive implements OnApplicationBootstrap, BeforeApplicat
     );
     this.consumer = new DeadLetterConsumer(
       connection,
-      { names: new TopologyNames(options.prefix), retryTiers: options.retryTiers },
+      { names: new TopologyNames(options.prefix), retryTiers: waitTiers(options) },
       (letter) => this.store(letter),
     );
   }

@@ -4,6 +4,7 @@ import {
   MESSAGING_OPTIONS,
   QueueInspector,
   TopologyNames,
+  waitTiers,
   errorMessageOf,
   type MessagingOptions,
 } from '#messaging';
@@ -93,7 +94,7 @@ export class QueueStatsReader {
     ];
     const names = work.flatMap((queue) => [
       queue,
-      ...this.options.retryTiers.map((tier) => this.names.waitQueue(queue, tier)),
+      ...waitTiers(this.options).map((tier) => this.names.waitQueue(queue, tier)),
       this.names.deadLetterQueue(queue),
     ]);
     const stats = await Promise.all(

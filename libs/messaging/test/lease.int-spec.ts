@@ -82,9 +82,11 @@ describe('leases for long-running deliveries, on the real broker', () => {
       (name: string) => async (job: { signal: AbortSignal; headers: Readonly<Record<string, unknown>> }) => {
         // The holder never finishes on its own; the copy finishes quickly.
         if (job.headers[Header.leaseId] === undefined) {
-          await new Promise((_, reject) =>
-            job.signal.addEventListener('abort', () => reject(new Error('killed'))),
-          );
+          await new Promise((_, reject) => {
+            job.signal.addEventListener('abort', () => {
+              reject(new Error('killed'));
+            });
+          });
         }
         finishedBy = name;
         return { by: name };

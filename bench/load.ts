@@ -11,7 +11,7 @@
  *   npm run bench -- --n 200 --c 50 --cpu-ms 50    the heavy workload alone
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -96,6 +96,7 @@ async function runWorkload(N: number, C: number, CPU_MS: number): Promise<Figure
     const warmed = await count('true');
 
     const commitsBefore = await commits();
+    const cpuBefore = cpuSeconds(stack);
     const latencies: number[] = [];
     let next = 0;
     const firstSubmit = Date.now();
@@ -120,6 +121,7 @@ async function runWorkload(N: number, C: number, CPU_MS: number): Promise<Figure
       [new Date(firstSubmit)],
     );
     const commitsPerJob = (await commits()) - commitsBefore;
+    const cpuAfter = cpuSeconds(stack);
     const endToEndSeconds = ((rows[0]?.last.getTime() ?? Date.now()) - firstSubmit) / 1000;
     latencies.sort((a, b) => a - b);
     const pct = (p: number) =>
@@ -138,6 +140,12 @@ async function runWorkload(N: number, C: number, CPU_MS: number): Promise<Figure
       ['Postgres transactions per job (all services)', (commitsPerJob / N).toFixed(2)],
       ...Object.entries(rss).map(([service, mib]): [string, string] => [`peak RSS ${service}`, `${mib} MiB`]),
       ['peak RSS, four services', `${Object.values(rss).reduce((a, b) => a + b, 0)} MiB`],
+      [
+        'CPU per job (ms)',
+        Object.entries(cpuAfter)
+          .map(([who, s]) => `${who} ${(((s - (cpuBefore[who] ?? 0)) * 1000) / N).toFixed(2)}`)
+          .join(', '),
+      ],
     ];
     const width = Math.max(...table.map(([k]) => k.length));
     process.stdout.write(`\n${table.map(([k, v]) => `| ${k.padEnd(width)} | ${v} |`).join('\n')}\n\n`);
@@ -191,4 +199,37 @@ async function committed(sql: pg.Client): Promise<number> {
 async function counted(sql: pg.Client, where: string): Promise<number> {
   const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM gateway.jobs WHERE ${where}`);
   return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * CPU seconds (user + system) used so far by each service, the RabbitMQ node, every Postgres process and
+ * this load driver, from /proc. The broker and Postgres are shared with anything else running here.
+ */
+function cpuSeconds(stack: Stack): Record<string, number> {
+  const ticks = 100; // USER_HZ on Linux
+  const of = (pid: number): number => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / ticks;
+    } catch {
+      return 0;
+    }
+  };
+  const byName = (pattern: RegExp): number =>
+    readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .reduce((sum, pid) => {
+        try {
+          return pattern.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')) ? sum + of(Number(pid)) : sum;
+        } catch {
+          return sum;
+        }
+      }, 0);
+  const result: Record<string, number> = {};
+  for (const [service, child] of stack.processes) result[service] = of(child.pid);
+  result.rabbitmq = byName(/beam\.smp/);
+  result.postgres = byName(/^postgres/);
+  result['load driver'] = of(process.pid);
+  return result;
 }

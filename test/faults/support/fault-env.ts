@@ -56,3 +56,12 @@ export async function startFaultEnv(options: FaultEnvOptions): Promise<FaultEnv>
     throw error;
   }
 }
+
+/** The prefix's queues that hold messages right now (`name: ready+unacked`), e.g. a DLQ nobody drains. */
+export async function nonEmptyQueues(env: FaultEnv): Promise<string> {
+  const rows = JSON.parse(
+    await env.rabbit.ctl(['list_queues', '-q', '--formatter', 'json', 'name', 'messages']),
+  ) as { name: string; messages: number }[];
+  const busy = rows.filter((r) => r.name.startsWith(`${env.stack.prefix}.`) && r.messages > 0);
+  return busy.map((r) => `${r.name.slice(env.stack.prefix.length + 1)}: ${r.messages}`).join(', ') || 'none';
+}

@@ -26,7 +26,8 @@ export const CLIENT_TIMEOUT_MS = 5000;
 export class Traffic {
   readonly outcomes: Outcome[] = [];
   private readonly agent: Agent;
-  private readonly started = Date.now();
+  /** Epoch ms when the traffic started (every `at` is relative to it). */
+  readonly startedAt = Date.now();
   private seq = 0;
   private stopped = false;
   private loops: Promise<void> | undefined;
@@ -39,7 +40,7 @@ export class Traffic {
   }
 
   get elapsedMs(): number {
-    return Date.now() - this.started;
+    return Date.now() - this.startedAt;
   }
 
   /** Sends until {@link stop} (or until `limit` requests are sent). */

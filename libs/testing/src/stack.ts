@@ -28,6 +28,8 @@ export interface StackOptions {
    * left for the node's owner to throw away with the node.
    */
   readonly rabbitmqUrl?: string;
+  /** How long each service may take to turn ready (report-service seeds ORDERS_SEED_ROWS first). */
+  readonly readyTimeoutMs?: number;
 }
 
 /**
@@ -103,7 +105,7 @@ export class Stack {
       options.rabbitmqUrl === undefined,
     );
     try {
-      await Promise.all(services.map((s) => stack.waitUntilReady(s)));
+      await Promise.all(services.map((s) => stack.waitUntilReady(s, options.readyTimeoutMs)));
     } catch (error) {
       await stack.stop();
       throw error;

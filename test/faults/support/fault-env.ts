@@ -15,6 +15,7 @@ export interface FaultEnvOptions extends PrivateRabbitOptions {
   readonly label: string;
   readonly env?: Record<string, string>;
   readonly services?: readonly ServiceName[];
+  readonly readyTimeoutMs?: number;
 }
 
 export async function startFaultEnv(options: FaultEnvOptions): Promise<FaultEnv> {
@@ -36,6 +37,7 @@ export async function startFaultEnv(options: FaultEnvOptions): Promise<FaultEnv>
       rabbitmqUrl: started.rabbit.url,
       databaseUrl: started.postgres.url(),
       ...(options.services ? { services: options.services } : {}),
+      ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
       env: {
         API_KEYS: `fault:${KEY}:jobs:write+jobs:read+admin`,
         LOG_LEVEL: 'warn',

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,7 @@ export class PrivatePostgres {
       }
       await pg.as(join(PG_BIN, 'initdb'), ['-D', pg.dataDir, '-U', 'postgres', '--auth=trust', '-N']);
       await pg.start();
+      process.once('exit', pg.stopOnExit);
     } catch (error) {
       await pg.destroy();
       throw error;
@@ -76,14 +77,31 @@ export class PrivatePostgres {
     await this.as(join(PG_BIN, 'pg_ctl'), ['-D', this.dataDir, '-m', mode, '-w', 'stop']);
   }
 
+  // If the test process dies without its teardown, the cluster must not outlive it.
+  private readonly stopOnExit = (): void => {
+    if (!existsSync(join(this.dataDir, 'postmaster.pid'))) return;
+    try {
+      execFileSync(...this.command(join(PG_BIN, 'pg_ctl'), ['-D', this.dataDir, '-m', 'immediate', 'stop']), {
+        stdio: 'ignore',
+        timeout: 10_000,
+      });
+    } catch {
+      // Nothing more can be done while exiting.
+    }
+  };
+
   async destroy(): Promise<void> {
+    process.off('exit', this.stopOnExit);
     if (existsSync(join(this.dataDir, 'postmaster.pid'))) await this.stop('immediate').catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
   }
 
   private async as(command: string, args: readonly string[]): Promise<void> {
-    const [file, argv] =
-      userInfo().uid === 0 ? ['runuser', ['-u', PG_USER, '--', command, ...args]] : [command, [...args]];
-    await run(file, argv, { cwd: this.dir, timeout: 120_000 });
+    await run(...this.command(command, args), { cwd: this.dir, timeout: 120_000 });
+  }
+
+  /** As root, the command runs as the cluster's owner. */
+  private command(command: string, args: readonly string[]): [string, string[]] {
+    return userInfo().uid === 0 ? ['runuser', ['-u', PG_USER, '--', command, ...args]] : [command, [...args]];
   }
 }

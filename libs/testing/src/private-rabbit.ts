@@ -24,6 +24,12 @@ const SHARED_COOKIE = process.env.RABBITMQ_COOKIE_FILE ?? '/var/lib/rabbitmq/.er
 export interface PrivateRabbitOptions {
   /** `consumer_timeout` in rabbitmq.conf (ms); RabbitMQ's own default (30 min) when unset. */
   readonly consumerTimeoutMs?: number;
+  /**
+   * How often each channel checks its deliveries against `consumer_timeout` (RabbitMQ's `rabbit`
+   * application env `channel_tick_interval`, 60 s by default): with the default, a delivery is closed on
+   * somewhere between one and two timeouts; a short tick makes it happen right after one.
+   */
+  readonly channelTickIntervalMs?: number;
 }
 
 /**
@@ -79,6 +85,12 @@ export class PrivateRabbit {
         '',
       ].join('\n'),
     );
+    writeFileSync(
+      join(dir, 'advanced.config'),
+      options.channelTickIntervalMs === undefined
+        ? '[].\n'
+        : `[{rabbit, [{channel_tick_interval, ${options.channelTickIntervalMs}}]}].\n`,
+    );
     try {
       await rabbit.start();
     } catch (error) {
@@ -106,6 +118,7 @@ export class PrivateRabbit {
         RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
         RABBITMQ_LOG_BASE: join(dir, 'log'),
         RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
+        RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
         RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
         RABBITMQ_PID_FILE: this.pidFile,
         RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
@@ -164,6 +177,7 @@ export class PrivateRabbit {
     }
     this.server?.kill('SIGKILL');
     await this.exited;
+    process.off('exit', this.killOnExit);
     await waitFor(() => !processAlive(pid), { timeoutMs: 10_000, description: `beam ${pid} to exit` });
   }
 
@@ -194,9 +208,15 @@ export class PrivateRabbit {
     }
   }
 
+  private readonly killOnExit = (): void => {
+    const pid = this.beamPid;
+    if (pid !== undefined && processAlive(pid)) process.kill(pid, 'SIGKILL');
+  };
+
   /** Kills the node and removes its directory. */
   async destroy(): Promise<void> {
     if (this.isRunning) await this.kill().catch(() => undefined);
+    process.off('exit', this.killOnExit);
     rmSync(this.dir, { recursive: true, force: true });
   }
 

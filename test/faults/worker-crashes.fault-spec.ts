@@ -5,8 +5,10 @@ import { countCharges, printTable, reckon } from './support/ledger.js';
 import { Traffic } from './support/traffic.js';
 
 // The issue's figures are 20,000 echo jobs + 2,000 payments and 20 SIGKILLs; these keep the scenario
-// within a few minutes on two cores. Submission runs for as long as the kills go on, at most MAX_JOBS.
+// within a few minutes on two cores. Submission is paced to last about as long as the kills go on
+// (~70 s), so that every kill meets work in flight.
 const MAX_JOBS = Number(process.env.FAULT_MAX_JOBS ?? 20_000);
+const RATE = Number(process.env.FAULT_RATE ?? 280);
 const PAYMENT_SHARE = 0.1;
 const KILLS = Number(process.env.FAULT_KILLS ?? 20);
 const VICTIMS: readonly ServiceName[] = ['report-service', 'payment-service'];
@@ -29,9 +31,11 @@ describe('workers killed under load', () => {
 
   it('loses no accepted job and charges no customer twice', async () => {
     const { stack } = env;
-    const traffic = new Traffic(stack.urls.gateway, { concurrency: 16, paymentShare: PAYMENT_SHARE }).start(
-      MAX_JOBS,
-    );
+    const traffic = new Traffic(stack.urls.gateway, {
+      concurrency: 16,
+      paymentShare: PAYMENT_SHARE,
+      ratePerSecond: RATE,
+    }).start(MAX_JOBS);
     const kills: string[] = [];
     // Spread the kills over the submission and the backlog behind it.
     for (let k = 0; k < KILLS; k++) {
@@ -53,7 +57,7 @@ describe('workers killed under load', () => {
     printTable('Scenario 1 — report-service and payment-service SIGKILLed under load', [
       [
         'requests sent',
-        `${traffic.outcomes.length} (at most ${MAX_JOBS}, ~${PAYMENT_SHARE * 100} % payments, 16 clients)`,
+        `${traffic.outcomes.length} (at most ${MAX_JOBS} at ${RATE}/s, ~${PAYMENT_SHARE * 100} % payments, 16 clients)`,
       ],
       ['answers', traffic.statusCounts()],
       [

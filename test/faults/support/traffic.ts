@@ -34,7 +34,12 @@ export class Traffic {
 
   constructor(
     private readonly gateway: string,
-    private readonly options: { readonly concurrency: number; readonly paymentShare?: number },
+    private readonly options: {
+      readonly concurrency: number;
+      readonly paymentShare?: number;
+      /** At most this many requests per second in all (paced from the start); unpaced when unset. */
+      readonly ratePerSecond?: number;
+    },
   ) {
     this.agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   }
@@ -49,6 +54,9 @@ export class Traffic {
       Array.from({ length: this.options.concurrency }, async () => {
         while (!this.stopped && this.seq < limit) {
           const n = this.seq++;
+          if (this.options.ratePerSecond !== undefined) {
+            await pause(this.startedAt + (n * 1000) / this.options.ratePerSecond - Date.now());
+          }
           const kind: JobKind = Math.random() < (this.options.paymentShare ?? 0) ? 'payment' : 'echo';
           const outcome = await this.submit(kind, n);
           this.outcomes.push(outcome);
@@ -170,5 +178,5 @@ function paymentAmount(n: number): number {
 }
 
 function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }

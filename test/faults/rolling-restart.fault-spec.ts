@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SERVICES } from '#testing';
 import { startFaultEnv, type FaultEnv } from './support/fault-env.js';
-import { countCharges, printTable, reckon } from './support/ledger.js';
+import { countCharges, explainJob, printTable, reckon } from './support/ledger.js';
 import { Traffic } from './support/traffic.js';
 
 /** Scenario 6: every service in turn gets SIGTERM, exits, starts again and turns ready, under steady load. */
@@ -59,9 +59,14 @@ describe('rolling restart under load', () => {
       ['lost: not terminal after 180 s', result.notTerminal],
       ['jobs by status', result.byStatus],
       ['unexpected failures', result.unexpectedFailures],
+      ...result.unexpectedSamples.map((x): [string, string] => ['  unexpected', x]),
       ['jobs started more than once (redelivered)', result.startedMoreThanOnce],
       ['jobs charged twice', charges.jobsChargedTwice],
     ]);
+
+    for (const sample of result.unexpectedSamples) {
+      process.stdout.write(`\n${await explainJob(stack, sample.split(' ')[0] ?? '')}\n`);
+    }
 
     expect(bad5xx).toBe(0);
     expect(result.missing).toBe(0);

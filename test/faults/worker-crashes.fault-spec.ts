@@ -70,6 +70,7 @@ describe('workers killed under load', () => {
       ['lost: not terminal after 180 s', result.notTerminal],
       ['jobs by status', result.byStatus],
       ['unexpected failures', result.unexpectedFailures],
+      ...result.unexpectedSamples.map((x): [string, string] => ['  unexpected', x]),
       ['jobs started more than once (redelivered)', result.startedMoreThanOnce],
       [
         'payment jobs succeeded / captured charges',

@@ -13,6 +13,8 @@ export interface Reckoning {
   readonly byStatus: Record<string, number>;
   /** Jobs that failed though their input should have succeeded (not a `…02`/`…04` payment). */
   readonly unexpectedFailures: number;
+  /** A few of them, to tell what went wrong (`id kind status attempts error`). */
+  readonly unexpectedSamples: readonly string[];
   /** Jobs started more than once (a redelivery after a crash). */
   readonly startedMoreThanOnce: number;
 }
@@ -23,6 +25,7 @@ interface JobRow {
   status: string;
   attempts: number;
   amount: string | null;
+  error: string | null;
 }
 
 /**
@@ -37,7 +40,8 @@ export async function reckon(
   const ids = accepted.flatMap((o) => (o.id ? [o.id] : []));
   const load = () =>
     stack.query<JobRow>(
-      `SELECT id, kind, status, attempts, input->>'amount' AS amount FROM gateway.jobs WHERE id = ANY($1::uuid[])`,
+      `SELECT id, kind, status, attempts, input->>'amount' AS amount, error::text AS error
+         FROM gateway.jobs WHERE id = ANY($1::uuid[])`,
       [ids],
     );
   let rows: JobRow[] = [];
@@ -52,12 +56,16 @@ export async function reckon(
   const byStatus: Record<string, number> = {};
   for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
   const failureExpected = (r: JobRow) => r.kind === 'payment' && /0[24]$/.test(r.amount ?? '');
+  const unexpected = rows.filter((r) => r.status !== 'succeeded' && !failureExpected(r));
   return {
     accepted: ids.length + accepted.filter((o) => !o.id).length,
     missing: ids.length - rows.length + accepted.filter((o) => !o.id).length,
     notTerminal: rows.filter((r) => !TERMINAL.includes(r.status)).length,
     byStatus,
-    unexpectedFailures: rows.filter((r) => r.status !== 'succeeded' && !failureExpected(r)).length,
+    unexpectedFailures: unexpected.length,
+    unexpectedSamples: unexpected
+      .slice(0, 5)
+      .map((r) => `${r.id} ${r.kind} ${r.status} ${r.attempts} ${r.error}`),
     startedMoreThanOnce: rows.filter(
       (r) => r.attempts > 1 && !(r.kind === 'payment' && /03$/.test(r.amount ?? '')),
     ).length,
@@ -115,4 +123,18 @@ export function printTable(title: string, rows: readonly (readonly [string, unkn
   process.stdout.write(
     `\n== ${title}\n${cells.map(([k, v]) => `| ${k.padEnd(width)} | ${v} |`).join('\n')}\n\n`,
   );
+}
+
+/** Everything the databases know about one job, for a failure the counts cannot explain. */
+export async function explainJob(stack: Stack, id: string): Promise<string> {
+  const q = async (sql: string) =>
+    JSON.stringify(await stack.query(sql, [id]).catch((error: unknown) => String(error)));
+  return [
+    `job: ${await q(`SELECT status, attempts, last_attempt, input, error, created_at, started_at, finished_at FROM gateway.jobs WHERE id = $1`)}`,
+    `starts: ${await q(`SELECT attempt, started_at FROM gateway.job_attempts WHERE job_id = $1 ORDER BY started_at`)}`,
+    `dead letters: ${await q(`SELECT message_id, attempts, error, dead_reason, dead_at FROM gateway.dead_letters WHERE job_id = $1`)}`,
+    `payment: ${await q(`SELECT id, status, error, created_at, updated_at FROM payment.payments WHERE job_id = $1`)}`,
+    `ledger: ${await q(`SELECT c.status, c.attempts, c.created_at FROM payment_sandbox.charges c JOIN payment.payments p ON c.idempotency_key = 'pay_' || p.id::text WHERE p.job_id = $1`)}`,
+    `inbox: ${await q(`SELECT * FROM payment.inbox WHERE job_id = $1`)}`,
+  ].join('\n');
 }

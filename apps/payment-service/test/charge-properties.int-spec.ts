@@ -83,7 +83,7 @@ describe('PaymentsService.chargeOnce over random deliveries, duplicates and cras
   });
 
   afterAll(async () => {
-    await sandbox?.onModuleDestroy();
+    await sandbox?.onApplicationShutdown();
     await dataSource?.destroy();
     await database?.drop();
   });

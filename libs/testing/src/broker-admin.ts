@@ -109,6 +109,29 @@ export class BrokerAdmin {
     }
   }
 
+  /** Publishes every message on one confirm channel and waits for the broker to confirm them all. */
+  async publishAll(
+    messages: readonly {
+      readonly exchange: string;
+      readonly routingKey: string;
+      readonly content: Buffer;
+      readonly options?: amqplib.Options.Publish;
+    }[],
+  ): Promise<void> {
+    const channel = await this.connection.createConfirmChannel();
+    channel.on('error', () => undefined);
+    try {
+      for (const m of messages) {
+        if (!channel.publish(m.exchange, m.routingKey, m.content, { persistent: true, ...m.options })) {
+          await new Promise((resolve) => channel.once('drain', resolve));
+        }
+      }
+      await channel.waitForConfirms();
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+  }
+
   async deleteQueue(name: string): Promise<void> {
     await this.use((channel) => channel.deleteQueue(name));
   }

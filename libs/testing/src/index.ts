@@ -9,3 +9,5 @@ export * from './stack.js';
 export * from './read-stream.js';
 export * from './sse-client.js';
 export * from './notification-receivers.js';
+export * from './private-rabbit.js';
+export * from './private-postgres.js';

@@ -23,6 +23,13 @@ export interface StackOptions {
   readonly databaseUrl?: string;
   /** Extra node flags for every service (e.g. `--cpu-prof`). */
   readonly nodeArgs?: readonly string[];
+  /**
+   * Use this broker instead of the shared one (a fault test's private node); the prefix's queues are then
+   * left for the node's owner to throw away with the node.
+   */
+  readonly rabbitmqUrl?: string;
+  /** How long each service may take to turn ready (report-service seeds ORDERS_SEED_ROWS first). */
+  readonly readyTimeoutMs?: number;
 }
 
 /**
@@ -37,6 +44,7 @@ export class Stack {
     private readonly children: Map<ServiceName, ChildService>,
     private readonly database: TestDatabase | undefined,
     private readonly spawn: (service: ServiceName) => ChildService,
+    private readonly sharedBroker: boolean,
   ) {}
 
   get processes(): ReadonlyMap<ServiceName, ChildService> {
@@ -49,6 +57,13 @@ export class Stack {
     if (!child || child.process.exitCode !== null || child.process.signalCode !== null) return;
     child.kill('SIGTERM');
     await child.exited;
+  }
+
+  /** SIGKILLs `service` (a crash: no drain, nothing acked) and waits for its exit; {@link restart} brings it back. */
+  async killService(service: ServiceName): Promise<void> {
+    const child = this.children.get(service);
+    if (!child) return;
+    await child.stop();
   }
 
   /** Stops `service` if it runs, starts it again on the same port, and waits until it is ready. */
@@ -73,16 +88,24 @@ export class Stack {
       ChildService.node([...(options.nodeArgs ?? []), entry(service)], {
         PORT: new URL(urls[service]).port,
         CONVEYOR_PREFIX: prefix,
-        RABBITMQ_URL: TEST_RABBITMQ_URL,
+        RABBITMQ_URL: options.rabbitmqUrl ?? TEST_RABBITMQ_URL,
         DATABASE_URL: databaseUrl,
         LOG_LEVEL: 'warn',
         ...(SERVICE_NODE_OPTIONS[service] ? { NODE_OPTIONS: SERVICE_NODE_OPTIONS[service] } : {}),
         ...options.env,
       });
     for (const service of services) processes.set(service, spawn(service));
-    const stack = new Stack(prefix, databaseUrl, urls, processes, database, spawn);
+    const stack = new Stack(
+      prefix,
+      databaseUrl,
+      urls,
+      processes,
+      database,
+      spawn,
+      options.rabbitmqUrl === undefined,
+    );
     try {
-      await Promise.all(services.map((s) => stack.waitUntilReady(s)));
+      await Promise.all(services.map((s) => stack.waitUntilReady(s, options.readyTimeoutMs)));
     } catch (error) {
       await stack.stop();
       throw error;
@@ -131,9 +154,11 @@ export class Stack {
         clearTimeout(timer);
       }),
     );
-    const admin = await BrokerAdmin.connect();
-    await admin.deleteEverything(this.prefix);
-    await admin.close();
+    if (this.sharedBroker) {
+      const admin = await BrokerAdmin.connect();
+      await admin.deleteEverything(this.prefix);
+      await admin.close();
+    }
     await this.database?.drop();
   }
 

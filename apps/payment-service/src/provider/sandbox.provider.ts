@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { OnModuleDestroy } from '@nestjs/common';
+import type { OnApplicationShutdown } from '@nestjs/common';
 import pg from 'pg';
 import {
   CardDeclinedError,
@@ -35,7 +35,7 @@ const DECLINED = 'The card was declined (sandbox test amount ending in 02)';
  * (`payment_sandbox.charges`) is written on its own connections in autocommit, never inside
  * payment-service's transactions, so our rollback or crash cannot undo a charge it made.
  */
-export class SandboxPaymentProvider implements PaymentProvider, OnModuleDestroy {
+export class SandboxPaymentProvider implements PaymentProvider, OnApplicationShutdown {
   private readonly pool: pg.Pool;
 
   constructor(private readonly options: SandboxOptions) {
@@ -73,7 +73,11 @@ export class SandboxPaymentProvider implements PaymentProvider, OnModuleDestroy 
     return undefined;
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * After the transport's drain (beforeApplicationShutdown): Nest runs onModuleDestroy before it, and a
+   * pool ended there failed the in-flight charges of a SIGTERMed service, each costing its job an attempt.
+   */
+  async onApplicationShutdown(): Promise<void> {
     await this.pool.end();
   }
 

@@ -4,13 +4,13 @@ import { KEY, startFaultEnv, type FaultEnv } from './support/fault-env.js';
 import { printTable } from './support/ledger.js';
 
 const CONSUMER_TIMEOUT_MS = 60_000;
-/** The services' default tiers: the redelivery's `report_in_progress` retries then span ~2.6 min. */
-const RETRY_TIERS = process.env.FAULT_LONG_RETRY_TIERS ?? '1s,5s,30s,2m,10m';
+/** Well under the consumer timeout: the render's delivery is handed back as a lease after this. */
+const LEASE_AFTER = process.env.FAULT_LEASE_AFTER ?? '20s';
 /**
- * Known to fail (2026-11-21, see the comment on the describe): skipped unless FAULT_LONG_REPORT=1, so
- * that `npm run test:faults` stays green on what is not yet fixed, and the finding is one variable away.
+ * Short tiers: before leases, a redelivery burned its 5 attempts in seconds here and failed the job while
+ * the first render was still writing. Now a copy that finds the job running is leased again instead.
  */
-const ENABLED = process.env.FAULT_LONG_REPORT === '1';
+const RETRY_TIERS = process.env.FAULT_LONG_RETRY_TIERS ?? '200ms,500ms,1s';
 const FORMAT = process.env.FAULT_REPORT_FORMAT ?? 'pdf';
 // A 100,000-row PDF renders in ~13 s here; a million rows take long enough to outlast the timeout.
 const ROWS = Number(process.env.FAULT_REPORT_ROWS ?? 1_000_000);
@@ -26,21 +26,17 @@ interface Job {
 /**
  * Scenario 5: one report that renders for longer than the broker's `consumer_timeout` (60 s here).
  *
- * FAILS today. The transport holds the `report.generate` delivery unacked for the whole render (a 1M-row
- * PDF takes ~2 min on two cores), so RabbitMQ 3.10 closes the consumer's channel (406 PRECONDITION_FAILED
- * "delivery acknowledgement on channel … timed out") and requeues the message while the first render goes
- * on. The redelivery finds the job's advisory lock held and throws `report_in_progress` (retryable), again
- * and again along the retry tiers:
- * - with the default tiers (1s,5s,30s,2m,10m) the 5th attempt came after the first render had finished and
- *   returned its artifact: `succeeded`, one artifact, but `attempts: 5` and a closed channel;
- * - with short tiers (200ms,500ms,1s) the redelivery used up its 5 attempts in seconds and the job ended
- *   `failed` (`report_in_progress`, attempts 6) while the first delivery was still writing the artifact.
- *   A render longer than the sum of the tiers does the same with the defaults.
- * Nothing short of a design change (ack early + a lease/heartbeat that re-publishes abandoned reports, or
- * RabbitMQ ≥ 3.12's per-queue consumer timeout) fixes it; meanwhile consumer_timeout must exceed the
- * longest report.
+ * Found by this suite (2026-11-21): the transport held the `report.generate` delivery unacked for the
+ * whole render (a 1M-row PDF takes ~2 min on two cores), so RabbitMQ 3.10 closed the consumer's channel
+ * (406 "delivery acknowledgement on channel … timed out") and requeued the message while the render went
+ * on; the redelivery found the job's lock held and threw `report_in_progress` along the retry tiers — with
+ * short tiers the job ended `failed` (attempts 6) while the first render was still writing its artifact.
+ *
+ * Fixed by leases (libs/messaging, `LEASE_AFTER`): after 20 s here the running delivery is handed back as
+ * a delayed copy and acked; a copy that comes back while the render goes on is leased again without using
+ * an attempt (`StillRunningError`), and the copy left when the render ends is dropped.
  */
-(ENABLED ? describe : describe.skip)('a report longer than consumer_timeout', () => {
+describe('a report longer than consumer_timeout', () => {
   let env: FaultEnv;
 
   beforeAll(async () => {
@@ -50,7 +46,7 @@ interface Job {
       // Checked every 5 s instead of every 60 s: the render outlasts 60 s, not necessarily 120 s.
       channelTickIntervalMs: 5000,
       services: ['gateway', 'report-service'],
-      env: { ORDERS_SEED_ROWS: String(ROWS), LOG_LEVEL: 'info', RETRY_TIERS },
+      env: { ORDERS_SEED_ROWS: String(ROWS), LOG_LEVEL: 'info', RETRY_TIERS, LEASE_AFTER },
       readyTimeoutMs: 240_000,
     });
   }, 300_000);
@@ -118,7 +114,7 @@ interface Job {
     printTable('Scenario 5 — a report longer than consumer_timeout', [
       [
         'report',
-        `${FORMAT.toUpperCase()} of all ${ROWS} orders; consumer_timeout ${CONSUMER_TIMEOUT_MS} ms (checked every 5 s); RETRY_TIERS ${RETRY_TIERS}`,
+        `${FORMAT.toUpperCase()} of all ${ROWS} orders; consumer_timeout ${CONSUMER_TIMEOUT_MS} ms (checked every 5 s); RETRY_TIERS ${RETRY_TIERS}; LEASE_AFTER ${LEASE_AFTER}`,
       ],
       ['job', `${job.status}, attempts ${job.attempts}, ${wallSeconds.toFixed(0)} s submit → terminal`],
       ['result', job.result ?? job.error ?? null],
@@ -134,6 +130,7 @@ interface Job {
     ]);
 
     expect(job.status).toBe('succeeded');
+    expect(final).toMatchObject({ status: 'succeeded', attempts: 1 });
     expect(complete).toBe(1);
     expect(timeouts).toEqual([]);
     expect(channelErrors).toEqual([]);

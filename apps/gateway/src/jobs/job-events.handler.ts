@@ -28,7 +28,18 @@ type LifecycleEvent =
 export class JobEventsHandler {
   constructor(@Inject(JobTransitions) private readonly transitions: JobTransitions) {}
 
-  @EventPattern('job.#', { queue: 'job-events', lifecycle: false, prefetch: 500, retry: { maxAttempts: 10 } })
+  /**
+   * A lifecycle event must never be given up on because the database was away: it is retried along the
+   * tiers for as long as it takes (10,000 attempts ≈ 69 days at the last 10 min tier). Only an invalid one
+   * (poison) is dead-lettered, at once. Found by the fault suite: with 10 attempts, an outage longer than
+   * the tiers' sum dead-lettered events nobody reads and left their jobs `running` for good.
+   */
+  @EventPattern('job.#', {
+    queue: 'job-events',
+    lifecycle: false,
+    prefetch: 500,
+    retry: { maxAttempts: 10_000 },
+  })
   async apply(@Payload() event: LifecycleEvent, @Ctx() message: JobContext): Promise<void> {
     // The payload was validated against the contract of message.type before we were called.
     if (message.type === JobEvents.batch.name) {

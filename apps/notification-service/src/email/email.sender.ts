@@ -1,4 +1,4 @@
-import type { OnModuleDestroy } from '@nestjs/common';
+import type { OnApplicationShutdown } from '@nestjs/common';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { PermanentError, RetryableError } from '#messaging';
@@ -38,7 +38,7 @@ export class SmtpUnavailableError extends RetryableError implements AnsweredFail
 }
 
 /** Email through one SMTP server (Mailpit in development). */
-export class EmailSender implements OnModuleDestroy {
+export class EmailSender implements OnApplicationShutdown {
   private readonly transport: Transporter<SMTPTransport.SentMessageInfo>;
 
   constructor(private readonly options: EmailSenderOptions) {
@@ -89,7 +89,11 @@ export class EmailSender implements OnModuleDestroy {
     }
   }
 
-  onModuleDestroy(): void {
+  /**
+   * After the transport's drain (beforeApplicationShutdown): Nest runs onModuleDestroy before it, and closing
+   * here would fail the emails still being sent by in-flight deliveries.
+   */
+  onApplicationShutdown(): void {
     this.transport.close();
   }
 }

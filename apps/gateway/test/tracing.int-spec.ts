@@ -14,7 +14,7 @@ describe('tracing', () => {
   let worker: TestWorker;
 
   beforeAll(async () => {
-    startTracing('test', exporter);
+    await startTracing('test', exporter);
     database = await createTestDatabase('tracing');
     gateway = await startTestGateway({ prefix, databaseUrl: database.url });
     worker = await startTestWorker(prefix);

@@ -174,9 +174,9 @@ export function runService(
   // Logging is set up from the raw environment first, so even configuration and migration output is
   // structured; the validated configuration takes over once the app exists.
   Logger.overrideLogger(serviceLogger(name, process.env));
-  startTracing(name);
   Promise.resolve()
     .then(async () => {
+      await startTracing(name);
       // Preparing the definition applies the service's migrations (and seed); MIGRATE_ONLY stops there, for
       // a migration Job that runs before a rollout.
       const prepared = await definition();

@@ -4,7 +4,7 @@ import { printTable, reckon } from './support/ledger.js';
 import { Traffic } from './support/traffic.js';
 
 // The issue kills the broker 5 times; 3 keep the scenario near three minutes on two cores.
-const KILLS = Number(process.env.FAULT_BROKER_KILLS ?? 3);
+const KILLS = Number(process.env.FAULT_BROKER_KILLS ?? 5);
 const DOWN_MS = 3000;
 const WINDOW_MS = 10_000;
 const RECOVERY_LIMIT_MS = 30_000;

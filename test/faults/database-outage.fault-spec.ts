@@ -4,7 +4,7 @@ import { printTable, reckon } from './support/ledger.js';
 import { Traffic } from './support/traffic.js';
 
 // The issue stops Postgres for 30 s; 20 s keeps the scenario short and still outlasts every pool timeout.
-const OUTAGE_MS = Number(process.env.FAULT_PG_OUTAGE_MS ?? 20_000);
+const OUTAGE_MS = Number(process.env.FAULT_PG_OUTAGE_MS ?? 30_000);
 /**
  * The services' default retry tiers: the gateway's lifecycle-event consumer retries a failed database
  * write 10 times along them, and an event that runs out of attempts is dead-lettered into

@@ -147,7 +147,15 @@ describe('cancelling jobs, and report files that expire', () => {
     const { id } = await submit('/v1/echo', { message: 'later', runAt });
     expect((await job(id)).status).toBe('scheduled');
     expect((await cancel(id)).status).toBe(202);
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // A job due just after it runs once the relay has passed the cancelled one's due time.
+    const marker = await submit('/v1/echo', {
+      message: 'due after',
+      runAt: new Date(Date.parse(runAt) + 200).toISOString(),
+    });
+    await waitFor(async () => (await job(marker.id)).status === 'succeeded', {
+      timeoutMs: 10_000,
+      description: 'the job due after it',
+    });
     expect(await job(id)).toMatchObject({ status: 'cancelled', attempts: 0 });
     const outbox = await stack.query(
       `SELECT id FROM gateway.outbox WHERE job_id = $1 AND message_type <> 'control.cancel'`,

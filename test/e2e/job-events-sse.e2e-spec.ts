@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ChildService, freePort, readSse, Stack, TEST_RABBITMQ_URL, type SseEvent } from '#testing';
+import { ChildService, freePort, readSse, Stack, TEST_RABBITMQ_URL, waitFor, type SseEvent } from '#testing';
 
 const API_KEYS = 'acme:acme-key:jobs:write+jobs:read,globex:globex-key:jobs:write+jobs:read';
 
@@ -31,11 +31,13 @@ describe('live job events over SSE across gateway replicas', () => {
       API_KEYS,
       LOG_LEVEL: 'warn',
     });
-    const deadline = Date.now() + 30_000;
-    while ((await fetch(`${replicaUrl}/health/ready`).catch(() => undefined))?.status !== 200) {
-      if (Date.now() > deadline) throw new Error(`second gateway not ready:\n${replica.stdout}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitFor(
+      async () => (await fetch(`${replicaUrl}/health/ready`).catch(() => undefined))?.status === 200,
+      {
+        timeoutMs: 30_000,
+        description: 'the second gateway ready',
+      },
+    );
   }, 120_000);
 
   afterAll(async () => {

@@ -90,7 +90,6 @@ describe('a report longer than consumer_timeout', () => {
         ).length === 0,
       { timeoutMs: 5 * 60_000, intervalMs: 2000, description: `no artifact of ${id} still being written` },
     ).catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 5000));
     const final = (await (await call(`/v1/jobs/${id}`)).json()) as Job;
 
     const artifacts = await stack.query<{ status: string; n: string }>(

@@ -7,19 +7,13 @@ import type { ConsumeMessage } from 'amqplib';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { lastValueFrom } from 'rxjs';
-import {
-  contractFor,
-  ControlEvents,
-  parsePayload,
-  type Contract,
-  type JobEnded,
-  type JobSucceeded,
-} from '#contracts';
+import { contractFor, parsePayload, type Contract, type JobEnded, type JobSucceeded } from '#contracts';
 import { Cancellations, JobCancelledError } from './cancellations.js';
 import { notifyJobEnded } from './job-ended.js';
 import { LifecycleBatcher } from './lifecycle-batcher.js';
+import { DEFAULT_LEASE_AFTER_MS, Leases, leaseIdOf } from './leases.js';
 import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
-import { Header, parseBody, readEnvelope, type IncomingEnvelope } from './envelope.js';
+import { parseBody, readEnvelope, type IncomingEnvelope } from './envelope.js';
 import { errorMessageOf, InvalidMessageError, StillRunningError } from './errors.js';
 import type { DeliveryObserver, DeliveryOutcome } from './delivery-report.js';
 import { describeDelivery, FailureRouter } from './failure-router.js';
@@ -70,6 +64,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
   private readonly cancellations: Cancellations;
   /** Lifecycle events leave in batches (`job.batch`). */
   private readonly lifecycle: LifecycleBatcher;
+  private readonly leases: Leases;
 
   constructor(
     private readonly connection: AmqpConnection,
@@ -84,6 +79,12 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       appId: options.service,
     });
     this.cancellations = new Cancellations(connection, options.names);
+    this.leases = new Leases(
+      publisher,
+      this.failures,
+      options.names,
+      options.leaseAfterMs ?? DEFAULT_LEASE_AFTER_MS,
+    );
   }
 
   /** True when the connection is up and every handler's consumer is attached to its queue. */
@@ -209,7 +210,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
           this.options.names,
           { name: queue, bindings: [{ exchange, pattern }] },
           // The lease has its wait queue beside the retry tiers' (the same one if a tier equals it).
-          [...new Set([...this.options.retryTiers, this.leaseAfterMs])],
+          [...new Set([...this.options.retryTiers, this.leases.afterMs])],
         ),
       ]),
       policy: new RetryPolicy(
@@ -299,8 +300,10 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     let released: Promise<string | undefined> | undefined;
     const leaseTimer = jobId
       ? setTimeout(() => {
-          released = this.release(consumer, channel, message, envelope, leaseId);
-        }, this.leaseAfterMs)
+          released = this.leases.release(consumer.queue, message, envelope, leaseId, () => {
+            this.settle(consumer, channel, message, 'ack');
+          });
+        }, this.leases.afterMs)
       : undefined;
     let outcome: DeliveryOutcome;
     try {
@@ -319,7 +322,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       this.settle(consumer, channel, message, outcome === 'requeued' ? 'requeue' : 'ack');
     } else if (outcome !== 'requeued') {
       // Acked already; its lease copy must not run the job again.
-      await this.leaseDone(lease, jobId);
+      await this.leases.markDone(lease, jobId);
     }
     if (span) {
       span.setAttribute('conveyor.outcome', outcome);
@@ -342,62 +345,6 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
     };
     for (const observer of this.observers) observer(report);
-  }
-
-  /**
-   * Publishes the lease copy of a running delivery (same body and attempt, `lease-id` header) to the wait
-   * queue whose TTL is the lease, then acks the original. Resolves to the lease id once acked, or undefined
-   * when it could not (the delivery is then simply held on, as before).
-   */
-  private async release(
-    consumer: Consumer,
-    channel: AnyChannel,
-    message: ConsumeMessage,
-    envelope: IncomingEnvelope,
-    existing: string | undefined,
-  ): Promise<string | undefined> {
-    const leaseId = existing ?? randomUUID();
-    try {
-      await this.publishLease(consumer, message, envelope, leaseId);
-    } catch (error) {
-      this.log.warn(
-        `${describeDelivery(consumer.queue, envelope)}: lease not published (${errorMessageOf(error)})`,
-      );
-      return undefined;
-    }
-    this.settle(consumer, channel, message, 'ack');
-    this.log.log(
-      `${describeDelivery(consumer.queue, envelope)} still running: released under lease ${leaseId}`,
-    );
-    return leaseId;
-  }
-
-  private async publishLease(
-    consumer: Consumer,
-    message: ConsumeMessage,
-    envelope: IncomingEnvelope,
-    leaseId: string,
-  ): Promise<void> {
-    await this.publisher.publishRaw({
-      exchange: this.options.names.retry,
-      routingKey: this.options.names.retryKey(consumer.queue, this.leaseAfterMs),
-      content: message.content,
-      properties: this.failures.republished(message, envelope, { [Header.leaseId]: leaseId }),
-      mandatory: true,
-    });
-  }
-
-  private async leaseDone(leaseId: string, jobId: string | undefined): Promise<void> {
-    await this.publisher
-      .publish(ControlEvents.leaseDone, { leaseId, ...(jobId ? { jobId } : {}), at: now() })
-      .catch((error: unknown) => {
-        // Its copy will come back and run once more; handlers are idempotent per job.
-        this.log.warn(`Lease ${leaseId} not marked done: ${errorMessageOf(error)}`);
-      });
-  }
-
-  private get leaseAfterMs(): number {
-    return this.options.leaseAfterMs ?? 300_000;
   }
 
   private async handle(
@@ -458,7 +405,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
         if (this.draining && controller.signal.aborted) return 'requeued';
         if (jobId && error instanceof StillRunningError) {
           // Another delivery of this job runs right now: look again one lease later, using up nothing.
-          await this.publishLease(consumer, message, envelope, leaseIdOf(envelope) ?? randomUUID());
+          await this.leases.publish(consumer.queue, message, envelope, leaseIdOf(envelope) ?? randomUUID());
           return 'leased';
         }
         return await this.failures.route(consumer.queue, consumer.policy, message, envelope, error, jobId);
@@ -547,11 +494,6 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       this.log.warn(`Could not ${settlement} a message on ${consumer.queue}: ${errorMessageOf(error)}`);
     }
   }
-}
-
-function leaseIdOf(envelope: IncomingEnvelope): string | undefined {
-  const value = envelope.headers[Header.leaseId];
-  return typeof value === 'string' && UUID.test(value) ? value : undefined;
 }
 
 function now(): string {

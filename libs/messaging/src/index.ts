@@ -16,3 +16,4 @@ export * from './transport-options.js';
 export * from './cancellations.js';
 export * from './dead-letter-consumer.js';
 export * from './lifecycle-batcher.js';
+export * from './leases.js';

@@ -11,6 +11,7 @@ import { AmqpConnection } from './amqp-connection.js';
 import { AmqpTransport } from './amqp.transport.js';
 import { HandlerErrorsFilter } from './handler-errors.filter.js';
 import { MessagePublisher } from './publisher.js';
+import { DEFAULT_LEASE_AFTER_MS } from './leases.js';
 import {
   describeCommandQueues,
   describeCoreTopology,
@@ -113,8 +114,6 @@ export async function startTransport(app: INestApplication): Promise<AmqpTranspo
   await app.startAllMicroservices();
   return transport;
 }
-
-export const DEFAULT_LEASE_AFTER_MS = 300_000;
 
 function leaseAfterOf(options: MessagingOptions): number {
   return options.leaseAfterMs ?? DEFAULT_LEASE_AFTER_MS;

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { contractFor, JOB_KINDS, JobKinds, Notify, type JobKind } from '#contracts';
 import { errorMessageOf, Header } from '#messaging';
 import type { Principal } from '../auth/principal.js';
-import { decodeCursor, encodeCursor } from '../jobs/job-cursor.js';
+import { decodeCursor, PAGE_QUERY, pageOf } from '../jobs/job-cursor.js';
 import { InvalidInputError, JobNotFoundError, JobStateConflictError } from '../jobs/job-errors.js';
 import { JobEntity } from '../jobs/job.entity.js';
 import type { OutboxMessage, OutboxMeta } from '../outbox/outbox.entity.js';
@@ -37,8 +37,7 @@ export const DeadLetterQuery = z.strictObject({
   kind: z.enum(JOB_KINDS).optional(),
   jobId: z.uuid().optional(),
   state: z.enum(['pending', 'all']).default('pending'),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
+  ...PAGE_QUERY,
 });
 export type DeadLetterQuery = z.output<typeof DeadLetterQuery>;
 
@@ -110,15 +109,8 @@ export class DeadLetters {
         ORDER BY dead_at DESC, id DESC LIMIT ${query.limit + 1}`,
       params,
     );
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    return {
-      items: items.map(toView),
-      nextCursor:
-        rows.length > query.limit && last
-          ? encodeCursor({ createdAt: last.dead_at.toISOString(), id: last.id })
-          : null,
-    };
+    const page = pageOf(rows, query.limit, (row) => ({ createdAt: row.dead_at.toISOString(), id: row.id }));
+    return { items: page.items.map(toView), nextCursor: page.nextCursor };
   }
 
   async get(id: string): Promise<DeadLetterView> {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { InvalidCursorError } from './job-errors.js';
 
 /** Keyset position in the newest-first listing: (created_at, id) of the last item returned. */
@@ -17,4 +18,27 @@ export function decodeCursor(text: string): JobCursor {
     throw new InvalidCursorError();
   }
   return { createdAt, id };
+}
+
+/** The paging fields every listing accepts (`limit` 1..100, default 20; an opaque `cursor`). */
+export const PAGE_QUERY = {
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+};
+
+/**
+ * A page from `limit + 1` rows fetched newest first: the first `limit`, and a cursor after the last of them
+ * when the extra row shows there is more.
+ */
+export function pageOf<T>(
+  rows: readonly T[],
+  limit: number,
+  positionOf: (item: T) => JobCursor,
+): { items: T[]; nextCursor: string | null } {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items,
+    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(positionOf(last)) : null,
+  };
 }

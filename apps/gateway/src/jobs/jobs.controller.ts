@@ -23,14 +23,14 @@ import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { ZodPipe } from '../http/zod.pipe.js';
 import { toJobView, type JobView } from './job.view.js';
 import { JobsService } from './jobs.service.js';
+import { PAGE_QUERY } from './job-cursor.js';
 import { JobCancellation } from './job-cancellation.js';
 import { JobStreams } from '../events/job-streams.js';
 
 const ListJobsQuery = z.strictObject({
   kind: z.enum(JOB_KINDS).optional(),
   status: z.enum(JOB_STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
+  ...PAGE_QUERY,
 });
 
 @ApiTags('jobs')

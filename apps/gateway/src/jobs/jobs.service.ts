@@ -10,7 +10,7 @@ import { isAdmin, type Principal } from '../auth/principal.js';
 import type { OutboxMessage } from '../outbox/outbox.entity.js';
 import { OutboxPublisher } from '../outbox/outbox.publisher.js';
 import { InFlightLimit } from '../limits/in-flight.js';
-import { decodeCursor, encodeCursor } from './job-cursor.js';
+import { decodeCursor, pageOf } from './job-cursor.js';
 import { IdempotencyConflictError, JobNotFoundError } from './job-errors.js';
 import { JobEntity } from './job.entity.js';
 
@@ -259,13 +259,7 @@ export class JobsService {
       .addOrderBy('job.id', 'DESC')
       .limit(query.limit + 1)
       .getMany();
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    const nextCursor =
-      rows.length > query.limit && last
-        ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id })
-        : null;
-    return { items, nextCursor };
+    return pageOf(rows, query.limit, (job) => ({ createdAt: job.createdAt.toISOString(), id: job.id }));
   }
 }
 

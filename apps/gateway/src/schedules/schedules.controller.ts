@@ -17,13 +17,13 @@ import { z } from 'zod';
 import { ApiKeyGuard, RequireScope } from '../auth/api-key.guard.js';
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { ZodPipe } from '../http/zod.pipe.js';
+import { PAGE_QUERY } from '../jobs/job-cursor.js';
 import { CreateScheduleBody } from './schedule-request.js';
 import { toScheduleView, type ScheduleView } from './schedule.view.js';
 import { SchedulesService } from './schedules.service.js';
 
 const ListSchedulesQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
+  ...PAGE_QUERY,
 });
 
 @ApiTags('schedules')

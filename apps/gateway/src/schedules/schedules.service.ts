@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { isAdmin, type Principal } from '../auth/principal.js';
 import { InvalidInputError } from '../jobs/job-errors.js';
-import { decodeCursor, encodeCursor } from '../jobs/job-cursor.js';
+import { decodeCursor, pageOf } from '../jobs/job-cursor.js';
 import { CronSchedule, isCronSchedule } from './cron-schedule.js';
 import { ScheduleNotFoundError } from './schedule-errors.js';
 import type { ScheduledJob } from './schedule-request.js';
@@ -78,13 +78,7 @@ export class SchedulesService {
         LIMIT $4`,
       [tenantFilter(principal), cursor?.createdAt ?? null, cursor?.id ?? null, query.limit + 1],
     );
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    const nextCursor =
-      rows.length > query.limit && last
-        ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id })
-        : null;
-    return { items, nextCursor };
+    return pageOf(rows, query.limit, (row) => ({ createdAt: row.created_at.toISOString(), id: row.id }));
   }
 
   /**

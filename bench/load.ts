@@ -141,9 +141,13 @@ async function runWorkload(N: number, C: number, CPU_MS: number): Promise<Figure
       ...Object.entries(rss).map(([service, mib]): [string, string] => [`peak RSS ${service}`, `${mib} MiB`]),
       ['peak RSS, four services', `${Object.values(rss).reduce((a, b) => a + b, 0)} MiB`],
       [
-        'CPU per job (ms)',
+        'CPU per job, ms (of it in the kernel)',
         Object.entries(cpuAfter)
-          .map(([who, s]) => `${who} ${(((s - (cpuBefore[who] ?? 0)) * 1000) / N).toFixed(2)}`)
+          .map(([who, [user, sys]]) => {
+            const [user0, sys0] = cpuBefore[who] ?? [0, 0];
+            const perJob = (s: number) => ((s * 1000) / N).toFixed(2);
+            return `${who} ${perJob(user - user0 + sys - sys0)} (${perJob(sys - sys0)})`;
+          })
           .join(', '),
       ],
     ];
@@ -202,31 +206,36 @@ async function counted(sql: pg.Client, where: string): Promise<number> {
 }
 
 /**
- * CPU seconds (user + system) used so far by each service, the RabbitMQ node, every Postgres process and
+ * CPU seconds [user, system] used so far by each service, the RabbitMQ node, every Postgres process and
  * this load driver, from /proc. The broker and Postgres are shared with anything else running here.
  */
-function cpuSeconds(stack: Stack): Record<string, number> {
+function cpuSeconds(stack: Stack): Record<string, [number, number]> {
   const ticks = 100; // USER_HZ on Linux
-  const of = (pid: number): number => {
+  const of = (pid: number): [number, number] => {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / ticks;
+      return [Number(fields[11]) / ticks, Number(fields[12]) / ticks];
     } catch {
-      return 0;
+      return [0, 0];
     }
   };
-  const byName = (pattern: RegExp): number =>
+  const byName = (pattern: RegExp): [number, number] =>
     readdirSync('/proc')
       .filter((d) => /^\d+$/.test(d))
-      .reduce((sum, pid) => {
-        try {
-          return pattern.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')) ? sum + of(Number(pid)) : sum;
-        } catch {
-          return sum;
-        }
-      }, 0);
-  const result: Record<string, number> = {};
+      .reduce<[number, number]>(
+        (sum, pid) => {
+          try {
+            if (!pattern.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) return sum;
+            const [user, sys] = of(Number(pid));
+            return [sum[0] + user, sum[1] + sys];
+          } catch {
+            return sum;
+          }
+        },
+        [0, 0],
+      );
+  const result: Record<string, [number, number]> = {};
   for (const [service, child] of stack.processes) result[service] = of(child.pid);
   result.rabbitmq = byName(/beam\.smp/);
   result.postgres = byName(/^postgres/);

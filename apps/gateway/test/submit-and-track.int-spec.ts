@@ -20,6 +20,8 @@ interface JobBody {
   progress: number;
   result?: unknown;
   error?: unknown;
+  startedAt?: string;
+  finishedAt?: string;
 }
 
 describe('gateway: submit, outbox, lifecycle', () => {
@@ -39,6 +41,10 @@ describe('gateway: submit, outbox, lifecycle', () => {
     viaProxy.port = String(proxy.port);
     admin = await BrokerAdmin.connect();
     gateway = await startTestGateway({ prefix, databaseUrl: viaProxy.toString() });
+    // Ready means the lifecycle-event consumer is attached: events published from here on are consumed.
+    await waitFor(async () => (await gateway.request('/health/ready')).status === 200, {
+      description: 'gateway ready',
+    });
     sql = new pg.Client({ connectionString: database.url });
     await sql.connect();
   });
@@ -64,6 +70,18 @@ describe('gateway: submit, outbox, lifecycle', () => {
     if (!contract) throw new Error(type);
     const { content, properties } = buildEnvelope(contract, body, { messageId }, 'test');
     return admin.publish(names.events, type, content, properties);
+  };
+
+  const seqOf = async (id: string) =>
+    Number(
+      (await sql.query<{ seq: string }>('SELECT seq FROM gateway.jobs WHERE id = $1', [id])).rows[0]?.seq,
+    );
+
+  const echoSucceededCount = async () => {
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    const line =
+      /^conveyor_jobs_finished_total\{(?=[^}]*kind="echo")(?=[^}]*status="succeeded")[^}]*\} (\d+)/m;
+    return Number(line.exec(metrics)?.[1] ?? 0);
   };
 
   const jobOf = async (id: string) =>
@@ -175,6 +193,65 @@ describe('gateway: submit, outbox, lifecycle', () => {
       result: { ok: true },
     });
     expect((await jobOf(id)).error).toBeUndefined();
+  });
+
+  it('applies a start and an end that arrive in one batch as one change, under the same guards', async () => {
+    const at = () => new Date().toISOString();
+    const [fresh, repeated, failed] = await Promise.all(
+      ['fresh', 'repeated', 'failed'].map(async (m) => (await submitEcho(m)).body.id),
+    );
+    if (!fresh || !repeated || !failed) throw new Error('submit failed');
+    const repeatedStart = randomUUID();
+    await publishEvent('job.started', { jobId: repeated, attempt: 1, at: at() }, repeatedStart);
+    await publishEvent('job.failed', {
+      jobId: failed,
+      attempt: 1,
+      error: { message: 'gone', code: 'x' },
+      at: at(),
+    });
+    await waitFor(async () => (await jobOf(failed)).status === 'failed', { description: 'failed first' });
+    await waitFor(async () => (await jobOf(repeated)).status === 'running', { description: 'running' });
+    const seqBefore = await seqOf(fresh);
+    const finishedBefore = await echoSucceededCount();
+
+    const entry = (type: string, body: Record<string, unknown>, id: string = randomUUID()) => ({
+      type,
+      id,
+      body,
+    });
+    const started = (jobId: string, id?: string) => entry('job.started', { jobId, attempt: 1, at: at() }, id);
+    const succeeded = (jobId: string) =>
+      entry('job.succeeded', { jobId, attempt: 1, result: { job: jobId }, at: at() });
+    await publishEvent('job.batch', {
+      events: [
+        started(fresh),
+        succeeded(fresh),
+        // Its start was recorded already: the end still applies, through the separate statement.
+        started(repeated, repeatedStart),
+        succeeded(repeated),
+        // Already failed: the start counts as an attempt, the end does not move it.
+        started(failed),
+        succeeded(failed),
+      ],
+    });
+    await waitFor(async () => (await jobOf(repeated)).status === 'succeeded', { description: 'repeated' });
+    await waitFor(async () => (await jobOf(fresh)).status === 'succeeded', { description: 'fresh' });
+
+    const freshJob = await jobOf(fresh);
+    expect(freshJob).toMatchObject({ attempts: 1, progress: 100, result: { job: fresh } });
+    expect(freshJob.startedAt).toEqual(expect.any(String));
+    expect(freshJob.finishedAt).toEqual(expect.any(String));
+    // One visible change: the job went from queued to succeeded in a single row version.
+    expect(await seqOf(fresh)).toBe(seqBefore + 1);
+    expect(await jobOf(repeated)).toMatchObject({
+      status: 'succeeded',
+      attempts: 1,
+      result: { job: repeated },
+    });
+    expect(await jobOf(failed)).toMatchObject({ status: 'failed', attempts: 1 });
+    expect((await jobOf(failed)).result).toBeUndefined();
+    // Each finished job counted once (the failed one not at all).
+    expect((await echoSucceededCount()) - finishedBefore).toBe(2);
   });
 
   it('answers 503 with Retry-After, never 202, while Postgres is unreachable, and recovers after', async () => {

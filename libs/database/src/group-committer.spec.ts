@@ -75,4 +75,26 @@ describe(GroupCommitter.name, () => {
     await Promise.all(Array.from({ length: 10 }, (_, i) => sut.add(i)));
     expect(peak).toBe(3);
   });
+
+  it('writes items added together in one flush, and settles their promise once all are written', async () => {
+    const flushes: number[][] = [];
+    const sut = new GroupCommitter<number>(
+      (items) => {
+        flushes.push([...items]);
+        return Promise.resolve();
+      },
+      { maxBatch: 10, lanes: 1 },
+    );
+    await Promise.all([sut.addAll([1, 2, 3]), sut.addAll([]), sut.add(4)]);
+    expect(flushes).toEqual([[1, 2, 3], [4]]);
+  });
+
+  it('rejects items added together when any of their flushes fails', async () => {
+    let calls = 0;
+    const sut = new GroupCommitter<number>(
+      () => (++calls === 2 ? Promise.reject(new Error('down')) : Promise.resolve()),
+      { maxBatch: 2, lanes: 1 },
+    );
+    await expect(sut.addAll([1, 2, 3])).rejects.toThrow('down');
+  });
 });

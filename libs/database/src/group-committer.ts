@@ -33,6 +33,19 @@ export class GroupCommitter<T> {
     });
   }
 
+  /** Several items that belong together: they go out in the same flush (unless more than `maxBatch`). */
+  addAll(items: readonly T[]): Promise<void> {
+    if (items.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      let left = items.length;
+      const done = () => {
+        if (--left === 0) resolve();
+      };
+      for (const item of items) this.queue.push({ item, resolve: done, reject });
+      this.pump();
+    });
+  }
+
   /** Items waiting for a lane. */
   get backlog(): number {
     return this.queue.length;

@@ -8,6 +8,7 @@ import type { ChannelWrapper } from 'amqp-connection-manager';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { lastValueFrom } from 'rxjs';
 import { contractFor, parsePayload, type Contract, type JobEnded, type JobSucceeded } from '#contracts';
+import { Acknowledger } from './acknowledger.js';
 import { Cancellations, JobCancelledError } from './cancellations.js';
 import { notifyJobEnded } from './job-ended.js';
 import { LifecycleBatcher } from './lifecycle-batcher.js';
@@ -41,6 +42,8 @@ interface Consumer {
   wrapper?: ChannelWrapper;
   /** The raw channel deliveries currently arrive on; undefined while it is closed. */
   live?: AnyChannel;
+  /** Settles deliveries on `live` (acks go out in bulk at the end of each event-loop turn). */
+  acks?: Acknowledger;
   tag?: string;
 }
 
@@ -187,6 +190,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       }
     }
     // Anything still unacked is requeued by the broker when its channel closes.
+    for (const consumer of this.consumers) consumer.acks?.flush();
     await Promise.all(
       this.consumers.flatMap((c) => (c.wrapper ? [this.connection.closeChannel(c.wrapper)] : [])),
     );
@@ -225,10 +229,12 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
   /** Runs on every (re)opened channel of a consumer. */
   private async attach(consumer: Consumer, channel: AnyChannel): Promise<void> {
     consumer.live = channel;
+    consumer.acks = new Acknowledger(channel);
     consumer.tag = undefined;
     channel.once('close', () => {
       if (consumer.live === channel) {
         consumer.live = undefined;
+        consumer.acks = undefined;
         consumer.tag = undefined;
       }
     });
@@ -243,8 +249,12 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     const { consumerTag } = await channel.consume(
       consumer.queue,
       (message) => {
-        if (message) this.track(this.process(consumer, channel, message));
-        else void this.reattach(consumer, channel);
+        if (!message) {
+          void this.reattach(consumer, channel);
+          return;
+        }
+        consumer.acks?.delivered(message);
+        this.track(this.process(consumer, channel, message));
       },
       { noAck: false },
     );
@@ -380,10 +390,14 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     this.aborts.add(controller);
     const untrack = jobId ? this.cancellations.track(jobId, controller) : undefined;
     try {
-      // A lease copy continues its attempt (it was counted when that attempt started).
-      if (jobId && !continuation) {
-        await this.lifecycle.publish('job.started', { jobId, attempt: envelope.attempt, at: now() }, meta);
-      }
+      // A lease copy continues its attempt (it was counted when that attempt started). The start goes out
+      // while the job runs, not before: a fast job's start and end then travel in one batch (and become one
+      // change of its record). Its confirm is awaited with the end's, or before a failure is routed.
+      const started =
+        jobId && !continuation
+          ? this.lifecycle.publish('job.started', { jobId, attempt: envelope.attempt, at: now() }, meta)
+          : undefined;
+      started?.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
       const progress = throttleProgress((percent) => {
         if (!jobId) return;
         this.lifecycle
@@ -398,6 +412,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       try {
         result = await this.invoke(consumer.handler, payload, context);
       } catch (error) {
+        await started;
         if (jobId && controller.signal.reason instanceof JobCancelledError) {
           await this.cancelled(jobId, envelope, envelope.attempt);
           return 'cancelled';
@@ -411,13 +426,17 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
         return await this.failures.route(consumer.queue, consumer.policy, message, envelope, error, jobId);
       }
       if (jobId) {
-        // Finished before the cancel could stop it: it keeps its success.
+        // Finished before the cancel could stop it: it keeps its success. Events leave in the order they
+        // were published; both confirms are awaited (an unconfirmed start requeues the job, like before).
         const json = toJson(result);
-        await this.lifecycle.publish(
-          'job.succeeded',
-          { jobId, attempt: envelope.attempt, result: json, at: now() },
-          meta,
-        );
+        await Promise.all([
+          started,
+          this.lifecycle.publish(
+            'job.succeeded',
+            { jobId, attempt: envelope.attempt, result: json, at: now() },
+            meta,
+          ),
+        ]);
         await this.notifyEnded(jobId, envelope, { status: 'succeeded', result: json });
       }
       return 'succeeded';
@@ -486,10 +505,11 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
   ): void {
     // A delivery tag is only valid on the channel it came from; if that channel closed, the broker has
     // already requeued the message, and acking on a new channel would close that one too.
-    if (consumer.live !== channel) return;
+    const acks = consumer.acks;
+    if (consumer.live !== channel || !acks) return;
     try {
-      if (settlement === 'ack') channel.ack(message);
-      else channel.nack(message, false, true);
+      if (settlement === 'ack') acks.ack(message);
+      else acks.requeue(message);
     } catch (error) {
       this.log.warn(`Could not ${settlement} a message on ${consumer.queue}: ${errorMessageOf(error)}`);
     }

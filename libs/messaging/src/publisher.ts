@@ -71,7 +71,18 @@ export class MessagePublisher {
     payload: PayloadOf<C>,
     meta: EnvelopeMeta = {},
   ): Promise<void> {
-    const valid = parsePayload(contract, payload);
+    await this.publishValidated(contract, parsePayload(contract, payload), meta);
+  }
+
+  /**
+   * {@link publish} for a payload that is already the output of its contract's schema (parsed by the
+   * caller a moment ago), so it is not parsed a second time.
+   */
+  async publishValidated<C extends Contract>(
+    contract: C,
+    valid: PayloadOf<C>,
+    meta: EnvelopeMeta = {},
+  ): Promise<void> {
     const { content, properties } = buildEnvelope(contract, valid, meta, this.options.appId);
     const exchange = contract.kind === 'command' ? this.options.names.commands : this.options.names.events;
     await this.publishRaw({ exchange, routingKey: contract.name, content, properties });

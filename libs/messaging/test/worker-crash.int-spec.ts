@@ -45,6 +45,9 @@ describe('a worker process killed mid-handler', () => {
     await admin.publish(names.commands, EchoCommands.run.name, content, properties);
 
     await doomed.waitForOutput(new RegExp(`started ${jobId} redelivered=false`));
+    // Killed once its start is out (a start leaves with the next lifecycle batch, within a few ms; a
+    // delivery killed before that is redelivered all the same, but its start was never announced).
+    await recorder.waitForEvent(JobEvents.started.name, jobId);
     doomed.kill('SIGKILL');
     expect(await doomed.exited).toMatchObject({ signal: 'SIGKILL' });
     expect(recorder.ofJob(jobId, JobEvents.succeeded.name)).toHaveLength(0);

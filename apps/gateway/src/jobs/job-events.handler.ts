@@ -43,7 +43,7 @@ export class JobEventsHandler {
   async apply(@Payload() event: LifecycleEvent, @Ctx() message: JobContext): Promise<void> {
     // The payload was validated against the contract of message.type before we were called.
     if (message.type === JobEvents.batch.name) {
-      await Promise.all((event as JobEventBatch).events.map((entry) => this.applyBatched(entry)));
+      await this.applyBatch((event as JobEventBatch).events);
       return;
     }
     // The event's message id makes a redelivered `started` count once; without one, count it.
@@ -51,16 +51,18 @@ export class JobEventsHandler {
     await this.transitions.apply(changeOf(message.type, event, eventId));
   }
 
-  /** One entry of a batch, with its own span (child of the worker's) when tracing is on. */
-  private async applyBatched(entry: BatchedJobEvent): Promise<void> {
-    const span = startConsumerSpan(entry.type, entry.traceparent, () => ({
-      'messaging.system': 'rabbitmq',
-      'conveyor.job_id': entry.body.jobId,
-    }));
+  /** A batch's entries, applied together; each with its own span (child of the worker's) when tracing is on. */
+  private async applyBatch(entries: readonly BatchedJobEvent[]): Promise<void> {
+    const spans = entries.map((entry) =>
+      startConsumerSpan(entry.type, entry.traceparent, () => ({
+        'messaging.system': 'rabbitmq',
+        'conveyor.job_id': entry.body.jobId,
+      })),
+    );
     try {
-      await this.transitions.apply(changeOf(entry.type, entry.body, entry.id));
+      await this.transitions.applyAll(entries.map((entry) => changeOf(entry.type, entry.body, entry.id)));
     } finally {
-      span?.end();
+      for (const span of spans) span?.end();
     }
   }
 }

@@ -30,7 +30,7 @@ type Of<T extends LifecycleChange['type']> = Extract<LifecycleChange, { type: T 
  */
 @Injectable()
 export class JobTransitions {
-  private readonly changes = new GroupCommitter<LifecycleChange>((batch) => this.applyAll(batch), {
+  private readonly changes = new GroupCommitter<LifecycleChange>((batch) => this.write(batch), {
     maxBatch: 1000,
     lanes: 1,
   });
@@ -45,13 +45,20 @@ export class JobTransitions {
     return this.changes.add(change);
   }
 
-  private async applyAll(batch: readonly LifecycleChange[]): Promise<void> {
+  /** Changes that arrived together (a worker's batch): applied by the same statements. */
+  applyAll(changes: readonly LifecycleChange[]): Promise<void> {
+    return this.changes.addAll(changes);
+  }
+
+  private async write(batch: readonly LifecycleChange[]): Promise<void> {
     const of = <T extends LifecycleChange['type']>(type: T) =>
       batch.filter((c): c is Of<T> => c.type === type);
-    await this.started(of('started'));
+    const succeeded = newestPerJob(of('succeeded'), () => false);
+    // A fast job's start and end usually arrive together: both go into one row version.
+    const endedWithStart = await this.started(of('started'), succeeded);
     await this.progressed(of('progress'));
     await this.retrying(of('retrying'));
-    await this.succeeded(of('succeeded'));
+    await this.succeeded(succeeded.filter((c) => !endedWithStart.has(c.event.jobId)));
     await this.failed(of('failed'));
     await this.cancelled(of('cancelled'));
   }
@@ -60,10 +67,20 @@ export class JobTransitions {
    * Counts each delivery once per event id (`job_attempts`), even if the event itself is redelivered, and
    * whatever the status: a `started` can arrive after the job's end was recorded (the dead-letter archive
    * may mark it failed first), and the attempt still happened. Only a waiting job becomes `running`.
+   *
+   * A job whose `succeeded` came in the same batch goes straight to `succeeded` here, under the same guard
+   * as {@link succeeded} (one UPDATE, one row version, instead of two). Returns those jobs' ids; their
+   * `succeeded` is done. One whose start was a duplicate (no fresh attempt) is left to {@link succeeded}.
    */
-  private async started(changes: readonly Of<'started'>[]): Promise<void> {
-    if (changes.length === 0) return;
-    await this.db.query(
+  private async started(
+    changes: readonly Of<'started'>[],
+    succeeded: readonly Of<'succeeded'>[],
+  ): Promise<Set<string>> {
+    if (changes.length === 0) return new Set();
+    const starting = new Set(changes.map((c) => c.event.jobId));
+    const ending = succeeded.filter((c) => starting.has(c.event.jobId));
+    // An UPDATE comes back from TypeORM as [rows, affected].
+    const [rows] = await this.db.query<[StartedRow[], number]>(
       `WITH ev AS (
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[]) AS e (job_id, event_id, attempt, at)),
        fresh AS (
@@ -72,22 +89,42 @@ export class JobTransitions {
          ON CONFLICT (event_id) DO NOTHING
          RETURNING job_id, attempt, started_at),
        per_job AS (
-         SELECT job_id, count(*) AS n, max(attempt) AS attempt, min(started_at) AS at FROM fresh GROUP BY job_id)
+         SELECT job_id, count(*) AS n, max(attempt) AS attempt, min(started_at) AS at FROM fresh GROUP BY job_id),
+       ended AS (
+         SELECT * FROM unnest($5::uuid[], $6::jsonb[], $7::timestamptz[]) AS s (job_id, result, at)),
+       upd AS (
+         SELECT per_job.*, ended.result, ended.at AS finished_at, ended.job_id IS NOT NULL AS ending,
+                ended.job_id IS NOT NULL AND old.status NOT IN ('succeeded', 'failed') AS succeeding
+           FROM per_job JOIN gateway.jobs old ON old.id = per_job.job_id
+           LEFT JOIN ended ON ended.job_id = per_job.job_id)
        UPDATE gateway.jobs j SET
-         attempts     = j.attempts + per_job.n,
-         last_attempt = greatest(j.last_attempt, per_job.attempt),
-         status       = CASE WHEN j.status IN ('queued', 'scheduled', 'retrying') THEN 'running' ELSE j.status END,
-         started_at   = coalesce(j.started_at, per_job.at),
+         attempts     = j.attempts + upd.n,
+         last_attempt = greatest(j.last_attempt, upd.attempt),
+         status       = CASE WHEN upd.succeeding THEN 'succeeded'
+                             WHEN j.status IN ('queued', 'scheduled', 'retrying') THEN 'running'
+                             ELSE j.status END,
+         started_at   = coalesce(j.started_at, upd.at),
+         result       = CASE WHEN upd.succeeding THEN upd.result ELSE j.result END,
+         error        = CASE WHEN upd.succeeding THEN NULL ELSE j.error END,
+         progress     = CASE WHEN upd.succeeding THEN 100 ELSE j.progress END,
+         finished_at  = CASE WHEN upd.succeeding THEN upd.finished_at ELSE j.finished_at END,
          seq = j.seq + 1, updated_at = now()
-       FROM per_job
-       WHERE j.id = per_job.job_id`,
+       FROM upd
+       WHERE j.id = upd.job_id
+       RETURNING j.id, upd.ending AS ended, upd.succeeding AS finished, j.kind, j.status,
+                 extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
       [
         changes.map((c) => c.event.jobId),
         changes.map((c) => c.eventId),
         changes.map((c) => c.event.attempt),
         changes.map((c) => c.event.at),
+        ending.map((c) => c.event.jobId),
+        ending.map((c) => JSON.stringify(c.event.result)),
+        ending.map((c) => c.event.at),
       ],
     );
+    this.countFinished(rows.filter((row) => row.finished));
+    return new Set(rows.filter((row) => row.ended).map((row) => row.id));
   }
 
   private async progressed(changes: readonly Of<'progress'>[]): Promise<void> {
@@ -121,8 +158,7 @@ export class JobTransitions {
    * Also from `cancelled`: a job cancelled while it waited can still have been picked up a moment before
    * the cancel reached the worker; if it then ran to the end, what happened is that it succeeded.
    */
-  private async succeeded(changes: readonly Of<'succeeded'>[]): Promise<void> {
-    const latest = newestPerJob(changes, () => false);
+  private async succeeded(latest: readonly Of<'succeeded'>[]): Promise<void> {
     if (latest.length === 0) return;
     await this.finish(
       `UPDATE gateway.jobs j SET status = 'succeeded', result = v.result, error = NULL, progress = 100,
@@ -141,6 +177,10 @@ export class JobTransitions {
   /** Runs a terminal transition and counts the jobs it finished (only the ones it actually moved). */
   private async finish(sql: string, parameters: unknown[]): Promise<void> {
     const [rows] = await this.db.query<[Finished[], number]>(sql, parameters);
+    this.countFinished(rows);
+  }
+
+  private countFinished(rows: readonly Finished[]): void {
     for (const row of rows) {
       this.metrics.jobsFinished.inc({ kind: row.kind, status: row.status });
       this.metrics.jobDuration.observe({ kind: row.kind }, Math.max(0, row.seconds));
@@ -183,6 +223,15 @@ interface Finished {
   kind: string;
   status: string;
   seconds: number;
+}
+
+/** Rows of the start UPDATE, which may also have ended the job. */
+interface StartedRow extends Finished {
+  id: string;
+  /** The batch held this job's `succeeded`, and it is done (applied, or refused by the same guard). */
+  ended: boolean;
+  /** This statement finished the job (it was not finished before). */
+  finished: boolean;
 }
 
 /** One change per job (an UPDATE … FROM applies only one source row per target row anyway). */

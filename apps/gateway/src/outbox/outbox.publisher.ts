@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { contractFor } from '#contracts';
 import { GroupCommitter } from '#database';
-import { errorMessageOf, MessagePublisher } from '#messaging';
+import { errorMessageOf, MessagePublisher, type EnvelopeMeta } from '#messaging';
 import type { OutboxMessage } from './outbox.entity.js';
 
 /** Publishes outbox rows (confirmed) and deletes the confirmed ones. Used by the fast path and the relay. */
@@ -21,8 +21,12 @@ export class OutboxPublisher {
     @InjectDataSource() private readonly db: DataSource,
   ) {}
 
-  /** Publishes one row; resolves true once the broker confirmed it. Never throws. */
-  async publish(row: OutboxMessage): Promise<boolean> {
+  /**
+   * Publishes one row; resolves true once the broker confirmed it. Never throws. A row read back from the
+   * table is validated against its contract again; one this process built from validated input and just
+   * committed (`fresh`) is not.
+   */
+  async publish(row: OutboxMessage, { fresh = false } = {}): Promise<boolean> {
     const contract = contractFor(row.messageType);
     if (!contract) {
       this.logger.error(
@@ -31,7 +35,7 @@ export class OutboxPublisher {
       return false;
     }
     try {
-      await this.publisher.publish(contract, row.payload, {
+      const meta: EnvelopeMeta = {
         messageId: row.id,
         jobId: row.jobId,
         tenant: row.meta.tenant,
@@ -39,7 +43,9 @@ export class OutboxPublisher {
         ...(row.meta.traceparent === undefined ? {} : { traceparent: row.meta.traceparent }),
         ...(row.meta.notify === undefined ? {} : { notify: row.meta.notify }),
         ...(row.meta.replayCount === undefined ? {} : { replayCount: row.meta.replayCount }),
-      });
+      };
+      if (fresh) await this.publisher.publishValidated(contract, row.payload, meta);
+      else await this.publisher.publish(contract, row.payload, meta);
       return true;
     } catch (error) {
       this.logger.warn(`Outbox row ${row.id} (job ${row.jobId}) not published yet: ${errorMessageOf(error)}`);
@@ -49,7 +55,7 @@ export class OutboxPublisher {
 
   /** The fast path right after a commit: publish now, then forget the row; the relay covers any failure. */
   async publishAndForget(row: OutboxMessage): Promise<void> {
-    if (!(await this.publish(row))) return;
+    if (!(await this.publish(row, { fresh: true }))) return;
     await this.confirmed.add(row.id).catch((error: unknown) => {
       // Still in the outbox means the relay publishes it again: a duplicate message, which consumers absorb.
       this.logger.warn(`Outbox row ${row.id} published but not deleted: ${errorMessageOf(error)}`);

@@ -1,0 +1,86 @@
+import { describe, expect, it } from '@jest/globals';
+import type { ConsumeMessage } from 'amqplib';
+import { Acknowledger, type AckChannel } from './acknowledger.js';
+
+function delivery(tag: number): ConsumeMessage {
+  return { fields: { deliveryTag: tag } } as ConsumeMessage;
+}
+
+/** What the channel was told, as `ack 3+` (multiple up to 3), `ack 3`, `nack 3`. */
+function recordingChannel(): AckChannel & { sent: string[] } {
+  const sent: string[] = [];
+  return {
+    sent,
+    ack: (m, allUpTo) => sent.push(`ack ${m.fields.deliveryTag}${allUpTo ? '+' : ''}`),
+    nack: (m) => sent.push(`nack ${m.fields.deliveryTag}`),
+  };
+}
+
+describe('Acknowledger', () => {
+  it('acks a run of finished deliveries from the oldest as one multiple ack', () => {
+    const channel = recordingChannel();
+    const acks = new Acknowledger(channel);
+    const messages = [1, 2, 3, 4].map(delivery);
+    for (const m of messages) acks.delivered(m);
+    for (const m of messages.slice(0, 3)) acks.ack(m);
+    acks.flush();
+    expect(channel.sent).toEqual(['ack 3+']);
+    acks.ack(messages[3]!);
+    acks.flush();
+    expect(channel.sent).toEqual(['ack 3+', 'ack 4']);
+  });
+
+  it('acks deliveries behind an unfinished one singly, never with a multiple that would cover it', () => {
+    const channel = recordingChannel();
+    const acks = new Acknowledger(channel);
+    const [one, two, three, four] = [1, 2, 3, 4].map(delivery) as [ConsumeMessage, ...ConsumeMessage[]];
+    for (const m of [one, two, three, four]) acks.delivered(m!);
+    acks.ack(three!);
+    acks.ack(four!);
+    acks.flush();
+    expect(channel.sent).toEqual(['ack 3', 'ack 4']);
+    acks.ack(two!);
+    acks.ack(one);
+    acks.flush();
+    expect(channel.sent).toEqual(['ack 3', 'ack 4', 'ack 2+']);
+  });
+
+  it('requeues at once and leaves the requeued delivery out of later multiple acks', () => {
+    const channel = recordingChannel();
+    const acks = new Acknowledger(channel);
+    const [one, two, three] = [1, 2, 3].map(delivery) as [ConsumeMessage, ConsumeMessage, ConsumeMessage];
+    for (const m of [one, two, three]) acks.delivered(m);
+    acks.requeue(one);
+    expect(channel.sent).toEqual(['nack 1']);
+    acks.ack(two);
+    acks.ack(three);
+    acks.flush();
+    expect(channel.sent).toEqual(['nack 1', 'ack 3+']);
+  });
+
+  it('sends the acks of one event-loop turn together at its end', async () => {
+    const channel = recordingChannel();
+    const acks = new Acknowledger(channel);
+    const messages = [1, 2].map(delivery);
+    for (const m of messages) acks.delivered(m);
+    for (const m of messages) acks.ack(m);
+    expect(channel.sent).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(channel.sent).toEqual(['ack 2+']);
+  });
+
+  it('drops what it held when the channel has closed (the broker requeued it)', () => {
+    const acks = new Acknowledger({
+      ack: () => {
+        throw new Error('Channel closed');
+      },
+      nack: () => undefined,
+    });
+    const message = delivery(1);
+    acks.delivered(message);
+    acks.ack(message);
+    expect(() => {
+      acks.flush();
+    }).not.toThrow();
+  });
+});

@@ -11,6 +11,7 @@
  *   npm run bench -- --n 200 --c 50 --cpu-ms 50    the heavy workload alone
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism, totalmem } from 'node:os';
@@ -151,6 +152,7 @@ async function runWorkload(N: number, C: number, CPU_MS: number): Promise<Figure
           .join(', '),
       ],
     ];
+    table.push(['machine speed (fixed CPU loop, lower is faster)', `${calibrate().toFixed(0)} ms`]);
     const width = Math.max(...table.map(([k]) => k.length));
     process.stdout.write(`\n${table.map(([k, v]) => `| ${k.padEnd(width)} | ${v} |`).join('\n')}\n\n`);
     return {
@@ -189,6 +191,20 @@ if (values.n !== undefined || values.c !== undefined || values['cpu-ms'] !== und
   const row = `| ${date} | ${commit} | ${availableParallelism()} | ${light.jobsPerSecond} | ${light.submitP99.toFixed(1)} | ${heavy.jobsPerSecond} | ${heavy.submitP99.toFixed(1)} | ${light.peakRssTotal} |\n`;
   appendFileSync(new URL('./RESULTS.md', import.meta.url), row);
   process.stdout.write(`appended to bench/RESULTS.md: ${row}`);
+}
+
+/**
+ * A fixed piece of CPU work (300,000 SHA-256 digests and a counting loop), timed: this machine is a
+ * shared VM whose speed drifts by 20 % between runs (seen here: 322 ms, then 385 ms an hour later), so
+ * figures from two runs compare only next to this.
+ */
+function calibrate(): number {
+  const started = performance.now();
+  for (let i = 0; i < 300_000; i++) createHash('sha256').update(`x${i}`).digest('hex');
+  let sum = 0;
+  for (let i = 0; i < 3e7; i++) sum += i % 7;
+  if (sum < 0) throw new Error('unreachable');
+  return performance.now() - started;
 }
 
 /** Committed transactions in the bench database so far (pg_stat_database lags by up to ~0.5 s). */

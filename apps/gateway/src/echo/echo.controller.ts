@@ -28,6 +28,6 @@ export class EchoController {
     @SubmitCallerOf() caller: SubmitCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JobView> {
-    return submitJob(this.jobs, { ...caller, route: 'echo', kind: 'echo', body, reply });
+    return submitJob(this.jobs, caller, { route: 'echo', kind: 'echo', body, reply });
   }
 }

@@ -75,7 +75,8 @@ export const SubmitCallerOf = createParamDecorator((_: unknown, context: Executi
   };
 });
 
-export interface SubmitRequest extends SubmitCaller {
+/** What a submit route adds to its caller: which route and kind, the validated body. */
+export interface SubmitRequest {
   /** The route the key is scoped to, e.g. `reports`. */
   readonly route: string;
   readonly keyRequired?: boolean;
@@ -114,8 +115,12 @@ export function submittableUnion(schema: z.ZodDiscriminatedUnion<readonly [z.Zod
 }
 
 /** Submits, honouring Idempotency-Key: 202 for a new job, 200 for the job an earlier identical request made. */
-export async function submitJob(jobs: JobsService, request: SubmitRequest): Promise<JobView> {
-  const { idempotencyKey: key, principal } = request;
+export async function submitJob(
+  jobs: JobsService,
+  caller: SubmitCaller,
+  request: SubmitRequest,
+): Promise<JobView> {
+  const { idempotencyKey: key, principal } = caller;
   // The caller's trace (or a new one) travels with the job: outbox, command, lifecycle events, log lines.
   const span = (request.reply.request as TracedRequest).span;
   const traceparent =
@@ -145,7 +150,7 @@ export async function submitJob(jobs: JobsService, request: SubmitRequest): Prom
   }
   const outcome = await jobs.submitOnce(
     principal,
-    { key, route: request.route, requestHash: requestHash(request.rawBody) },
+    { key, route: request.route, requestHash: requestHash(caller.rawBody) },
     submission,
   );
   if (!outcome.created) void request.reply.status(HttpStatus.OK);

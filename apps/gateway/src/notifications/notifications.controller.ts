@@ -28,6 +28,6 @@ export class NotificationsController {
     @SubmitCallerOf() caller: SubmitCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JobView> {
-    return submitJob(this.jobs, { ...caller, route: 'notifications', kind: 'notification', body, reply });
+    return submitJob(this.jobs, caller, { route: 'notifications', kind: 'notification', body, reply });
   }
 }

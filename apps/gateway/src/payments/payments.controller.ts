@@ -28,8 +28,7 @@ export class PaymentsController {
     @SubmitCallerOf() caller: SubmitCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JobView> {
-    return submitJob(this.jobs, {
-      ...caller,
+    return submitJob(this.jobs, caller, {
       route: 'payments',
       keyRequired: true,
       kind: 'payment',

@@ -43,7 +43,7 @@ export class ReportsController {
     @SubmitCallerOf() caller: SubmitCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JobView> {
-    return submitJob(this.jobs, { ...caller, route: 'reports', kind: 'report', body, reply });
+    return submitJob(this.jobs, caller, { route: 'reports', kind: 'report', body, reply });
   }
 
   @Get(':id/download')

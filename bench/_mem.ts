@@ -1,0 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { Stack } from '#testing';
+const stack = await Stack.start({ label: 'mem', env: { LOG_LEVEL: 'warn', API_KEYS: 'b:k:jobs:write+jobs:read', RATE_LIMIT_PER_SECOND: '1000000', RATE_LIMIT_BURST: '1000000', MAX_IN_FLIGHT_PER_TENANT: '10000000', DATABASE_POOL_SIZE: '20' } });
+const gw = stack.processes.get('gateway')!;
+let stop = false; const peak: Record<string, number> = {};
+const poll = (async () => { while (!stop) { const m = await (await fetch(`${stack.urls.gateway}/metrics`)).text(); const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${gw.pid}/status`, 'utf8'))?.[1]) / 1024;
+  const g = (n: string) => Number(new RegExp(`^${n}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(m)?.[1] ?? 0) / 2 ** 20;
+  const vals: Record<string, number> = { rss, heapUsed: g('nodejs_heap_size_used_bytes'), heapTotal: g('nodejs_heap_size_total_bytes'), external: g('nodejs_external_memory_bytes') };
+  for (const [space, v] of m.matchAll(/^nodejs_heap_space_size_total_bytes\{space="(\w+)"\} (\S+)/gm)) vals[`total:${space}`] = Number(v) / 2 ** 20;
+  for (const [k, v] of Object.entries(vals)) peak[k] = Math.max(peak[k] ?? 0, v);
+  await new Promise((r) => setTimeout(r, 100)); } })();
+let next = 0;
+await Promise.all(Array.from({ length: 50 }, async () => { while (next++ < 15000) { const r = await fetch(`${stack.urls.gateway}/v1/echo`, { method: 'POST', headers: { authorization: 'Bearer k', 'content-type': 'application/json' }, body: '{"message":"x"}' }); await r.text(); } }));
+stop = true; await poll;
+console.log(Object.entries(peak).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(' '));
+await stack.stop();

@@ -58,7 +58,7 @@ async function runWorkload(N: number, C: number, CPU_MS: number): Promise<Figure
   const count = (where: string) => counted(sql, where);
 
   try {
-    const gateway = new URL('/v1/echo', stack.urls.gateway);
+    const gateway = new URL(process.env.BENCH_PATH ?? '/v1/echo', stack.urls.gateway);
     const connections = await Promise.all(Array.from({ length: C }, () => HttpConnection.open(gateway)));
     const echo = HttpConnection.request(
       'POST',

@@ -108,12 +108,63 @@ describe('gateway: submit, outbox, lifecycle', () => {
       [Header.maxAttempts]: 5,
     });
 
-    // The outbox row carried the message id, and is gone once the broker confirmed the publish.
+    // The job row is its own outbox record: the message id is the job's, no outbox row was written, and
+    // once the broker confirmed, the job (still waiting: no worker here) is marked dispatched.
+    expect(command.properties.messageId).toBe(body.id);
+    expect((await sql.query('SELECT 1 FROM gateway.outbox WHERE job_id = $1', [body.id])).rowCount).toBe(0);
     await waitFor(
       async () =>
-        (await sql.query('SELECT 1 FROM gateway.outbox WHERE job_id = $1', [body.id])).rowCount === 0,
-      { description: 'the outbox row deleted after the confirm' },
+        (
+          await sql.query<{ dispatched: boolean }>('SELECT dispatched FROM gateway.jobs WHERE id = $1', [
+            body.id,
+          ])
+        ).rows[0]?.dispatched === true,
+      { description: 'the job marked dispatched after the confirm' },
     );
+  });
+
+  it('relays a job the fast path never confirmed from its own row, once, and leaves a started one alone', async () => {
+    const [orphan, started] = [randomUUID(), randomUUID()];
+    const notify = { email: 'ops@example.com' };
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    await sql.query(
+      `INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, created_at, dispatched, traceparent, seq)
+       VALUES ($1, 'acme', 'echo', 'queued', 5, $3, now() - interval '10 seconds', false, $4, 1),
+              ($2, 'acme', 'echo', 'running', 5, '{"message":"started"}', now() - interval '10 seconds', false, NULL, 2)`,
+      [
+        orphan,
+        started,
+        JSON.stringify({ message: 'orphan', runAt: new Date().toISOString(), notify }),
+        traceparent,
+      ],
+    );
+    const command = await waitFor(() => admin.get(echoQueue), { description: 'the relayed job command' });
+    expect(command.properties.messageId).toBe(orphan);
+    expect(JSON.parse(command.content.toString())).toEqual({
+      message: 'orphan',
+      failTimes: 0,
+      failPermanently: false,
+      cpuMs: 0,
+    });
+    expect(command.properties.headers).toMatchObject({
+      [Header.jobId]: orphan,
+      [Header.tenant]: 'acme',
+      [Header.maxAttempts]: 5,
+      [Header.traceparent]: traceparent,
+      [Header.notify]: JSON.stringify(notify),
+    });
+    await waitFor(
+      async () =>
+        (
+          await sql.query<{ dispatched: boolean }>('SELECT dispatched FROM gateway.jobs WHERE id = $1', [
+            orphan,
+          ])
+        ).rows[0]?.dispatched === true,
+      { description: 'the relayed job marked dispatched' },
+    );
+    // Two more relay passes (250 ms apart here): nothing else is published.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(await admin.get(echoQueue)).toBeUndefined();
   });
 
   it('relays an outbox row the fast path never published (a crash between commit and publish)', async () => {

@@ -12,7 +12,7 @@ import { Reflector } from '@nestjs/core';
 import { GATEWAY_CONFIG } from '../gateway.tokens.js';
 import type { GatewayConfig } from '../gateway.config.js';
 import { hashApiKey, type ApiKey, type Scope } from './api-keys.js';
-import type { AuthenticatedRequest } from './principal.js';
+import type { AuthenticatedRequest, Principal } from './principal.js';
 import { TooManyRequestsError } from '../jobs/job-errors.js';
 import { TokenBuckets } from '../limits/token-buckets.js';
 
@@ -28,6 +28,8 @@ interface HeaderRequest extends AuthenticatedRequest {
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   private readonly byHash: ReadonlyMap<string, ApiKey>;
+  /** Each key's principal, made once (a request only reads it). */
+  private readonly principals: ReadonlyMap<ApiKey, Principal>;
   /** Per API key: one key's burst never slows another key (or tenant) down. */
   private readonly rates: TokenBuckets;
 
@@ -36,6 +38,12 @@ export class ApiKeyGuard implements CanActivate {
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
   ) {
     this.byHash = new Map(config.apiKeys.map((k) => [k.keyHash, k]));
+    this.principals = new Map(
+      config.apiKeys.map((k) => [
+        k,
+        { tenant: k.tenant, scopes: k.scopes, actor: `${k.tenant}/key:${k.keyHash.slice(0, 12)}` },
+      ]),
+    );
     this.rates = new TokenBuckets(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST);
   }
 
@@ -53,11 +61,7 @@ export class ApiKeyGuard implements CanActivate {
     if (scope && !key.scopes.has(scope) && !key.scopes.has('admin')) {
       throw new ForbiddenException(`This API key lacks the ${scope} scope`);
     }
-    request.principal = {
-      tenant: key.tenant,
-      scopes: key.scopes,
-      actor: `${key.tenant}/key:${key.keyHash.slice(0, 12)}`,
-    };
+    request.principal = this.principals.get(key);
     return true;
   }
 

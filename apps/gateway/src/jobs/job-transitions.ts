@@ -56,7 +56,9 @@ export class JobTransitions {
     const succeeded = newestPerJob(of('succeeded'), () => false);
     // A fast job's start and end usually arrive together: both go into one row version.
     const endedWithStart = await this.started(of('started'), succeeded);
-    await this.progressed(of('progress'));
+    // Progress of a job that succeeds in the same batch would be overwritten by its 100 at once.
+    const succeeding = new Set(succeeded.map((c) => c.event.jobId));
+    await this.progressed(of('progress').filter((c) => !succeeding.has(c.event.jobId)));
     await this.retrying(of('retrying'));
     await this.succeeded(succeeded.filter((c) => !endedWithStart.has(c.event.jobId)));
     await this.failed(of('failed'));

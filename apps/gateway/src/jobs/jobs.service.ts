@@ -44,14 +44,13 @@ export interface SubmitOutcome {
 
 interface PreparedSubmission {
   readonly job: JobEntity;
+  /** Its command. For a job that runs now, the job row is the outbox record and the message id is the job's. */
   readonly message: OutboxMessage;
-  /** When the relay may publish it (if the fast path has not). */
-  readonly dueAt: Date;
+  /** A delayed job's command waits in `gateway.outbox` until then; a job that runs now has none there. */
+  readonly delayedUntil: Date | undefined;
   readonly scheduledFor: Date | null;
+  readonly traceparent: string | null;
 }
-
-/** How long the relay leaves a fresh outbox row to the fast path. */
-export const FAST_PATH_GRACE_MS = 2000;
 
 export interface Queryable {
   query(sql: string, parameters?: unknown[]): Promise<unknown>;
@@ -171,7 +170,8 @@ export class JobsService {
     if (delayedUntil) job.status = 'scheduled';
     if (submission.schedule) job.scheduleId = submission.schedule.id;
     const message: OutboxMessage = {
-      id: randomUUID(),
+      // One id per publish intent, whoever publishes it: the relay republishes an undispatched job with it.
+      id: delayedUntil ? randomUUID() : job.id,
       jobId: job.id,
       messageType: spec.command.name,
       payload: submission.command,
@@ -182,34 +182,46 @@ export class JobsService {
         ...(submission.notify === undefined ? {} : { notify: submission.notify }),
       },
     };
-    // Due at runAt for a delayed job; otherwise a grace after the commit in which the fast path publishes.
-    const dueAt = delayedUntil ?? new Date(now.getTime() + FAST_PATH_GRACE_MS);
-    return { job, message, dueAt, scheduledFor: submission.schedule?.dueAt ?? null };
+    return {
+      job,
+      message,
+      delayedUntil,
+      scheduledFor: submission.schedule?.dueAt ?? null,
+      traceparent: submission.traceparent ?? null,
+    };
   }
 
   /** After the commit: count it and publish the command without holding up the response. */
   private accepted({ job, message }: PreparedSubmission): void {
     this.metrics.jobsSubmitted.inc({ kind: job.kind });
     if (job.status === 'scheduled') return; // the relay publishes it when due
-    this.outbox.publishAndForget(message).catch((error: unknown) => {
+    this.outbox.dispatch(message).catch((error: unknown) => {
       this.logger.warn(`Fast-path publish of job ${job.id} failed: ${errorMessageOf(error)}`);
     });
   }
 
-  /** Many submissions, one INSERT … SELECT FROM unnest(…) for the jobs and one for their outbox rows, in one statement. */
+  /**
+   * Many submissions in one statement: one INSERT … SELECT FROM unnest(…) for the jobs, and one for the
+   * outbox rows of the delayed ones. A job that runs now is its own outbox record (`dispatched` false until
+   * its command is known to be with the broker): one row written instead of two, and none to delete.
+   */
   private async insert(batch: readonly PreparedSubmission[], db: Queryable = this.db): Promise<void> {
     const column = <V>(pick: (item: PreparedSubmission) => V) => batch.map(pick);
+    const delayed = batch.filter((i) => i.delayedUntil !== undefined);
+    const outbox = <V>(pick: (item: PreparedSubmission) => V) => delayed.map(pick);
     await db.query(
       `WITH jobs AS (
          INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for,
-                                   created_at, updated_at)
-         SELECT id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for, created_at, created_at
+                                   created_at, updated_at, dispatched, traceparent)
+         SELECT id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for, created_at, created_at,
+                dispatched, traceparent
            FROM unnest($1::uuid[], $2::text[], $3::text[], $12::text[], $4::int[], $5::jsonb[], $13::timestamptz[],
-                       $15::uuid[], $16::timestamptz[], $6::timestamptz[])
-                AS t (id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for, created_at)
+                       $15::uuid[], $16::timestamptz[], $6::timestamptz[], $17::bool[], $18::text[])
+                AS t (id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for, created_at,
+                      dispatched, traceparent)
          RETURNING id)
        INSERT INTO gateway.outbox (id, job_id, message_type, payload, meta, created_at, due_at)
-       SELECT * FROM unnest($7::uuid[], $8::uuid[], $9::text[], $10::jsonb[], $11::jsonb[], $6::timestamptz[],
+       SELECT * FROM unnest($7::uuid[], $8::uuid[], $9::text[], $10::jsonb[], $11::jsonb[], $19::timestamptz[],
                             $14::timestamptz[])`,
       [
         column((i) => i.job.id),
@@ -218,16 +230,19 @@ export class JobsService {
         column((i) => i.job.maxAttempts),
         column((i) => JSON.stringify(i.job.input)),
         column((i) => i.job.createdAt),
-        column((i) => i.message.id),
-        column((i) => i.message.jobId),
-        column((i) => i.message.messageType),
-        column((i) => JSON.stringify(i.message.payload)),
-        column((i) => JSON.stringify(i.message.meta)),
+        outbox((i) => i.message.id),
+        outbox((i) => i.message.jobId),
+        outbox((i) => i.message.messageType),
+        outbox((i) => JSON.stringify(i.message.payload)),
+        outbox((i) => JSON.stringify(i.message.meta)),
         column((i) => i.job.status),
         column((i) => i.job.runAt),
-        column((i) => i.dueAt),
+        outbox((i) => i.delayedUntil),
         column((i) => i.job.scheduleId),
         column((i) => i.scheduledFor),
+        column((i) => i.delayedUntil !== undefined),
+        column((i) => i.traceparent),
+        outbox((i) => i.job.createdAt),
       ],
     );
   }

@@ -5,6 +5,7 @@ import { JobChangeNotifications1764000000000 } from './1764000000000-job-change-
 import { CreateDeadLetters1764100000000 } from './1764100000000-create-dead-letters.js';
 import { CreateSchedules1764200000000 } from './1764200000000-create-schedules.js';
 import { JobsInFlightIndex1764300000000 } from './1764300000000-jobs-in-flight-index.js';
+import { JobsAsOutbox1764400000000 } from './1764400000000-jobs-as-outbox.js';
 
 export const gatewayMigrations = [
   CreateJobs1763700000000,
@@ -14,4 +15,5 @@ export const gatewayMigrations = [
   CreateDeadLetters1764100000000,
   CreateSchedules1764200000000,
   JobsInFlightIndex1764300000000,
+  JobsAsOutbox1764400000000,
 ];

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { contractFor } from '#contracts';
@@ -6,15 +6,26 @@ import { GroupCommitter } from '#database';
 import { errorMessageOf, MessagePublisher, type EnvelopeMeta } from '#messaging';
 import type { OutboxMessage } from './outbox.entity.js';
 
-/** Publishes outbox rows (confirmed) and deletes the confirmed ones. Used by the fast path and the relay. */
+/** How long confirmed jobs are collected before the ones still waiting are marked `dispatched`. */
+const MARK_AFTER_MS = 500;
+
+/**
+ * Publishes commands (confirmed): outbox rows, deleted once confirmed, and jobs that are their own outbox
+ * record, marked `dispatched` once confirmed if nothing else has happened to them yet. Used by the fast
+ * path and the relay.
+ */
 @Injectable()
-export class OutboxPublisher {
+export class OutboxPublisher implements BeforeApplicationShutdown {
   private readonly logger = new Logger(OutboxPublisher.name);
   /** Confirmed rows are deleted in groups: one statement for many confirms. */
   private readonly confirmed = new GroupCommitter<string>((ids) => this.delete(ids), {
     maxBatch: 1000,
     lanes: 1,
   });
+
+  /** Jobs whose command the broker confirmed, not yet marked (see {@link dispatch}). */
+  private confirmedJobs: string[] = [];
+  private marking?: NodeJS.Timeout;
 
   constructor(
     @Inject(MessagePublisher) private readonly publisher: MessagePublisher,
@@ -60,6 +71,46 @@ export class OutboxPublisher {
       // Still in the outbox means the relay publishes it again: a duplicate message, which consumers absorb.
       this.logger.warn(`Outbox row ${row.id} published but not deleted: ${errorMessageOf(error)}`);
     });
+  }
+
+  /**
+   * The fast path for a job that runs now (its row is its outbox record): publish the command; once it is
+   * confirmed, the job is marked `dispatched` within half a second — unless a worker has started it by
+   * then, which already moved it past its first version (`seq = 1`) and out of the relay's sight, so most
+   * jobs need no write for this at all. Never throws; if the publish or the mark fails, the relay
+   * publishes the job after its grace (a duplicate at worst, which consumers absorb).
+   */
+  async dispatch(command: OutboxMessage): Promise<void> {
+    if (!(await this.publish(command, { fresh: true }))) return;
+    this.confirmedJobs.push(command.jobId);
+    this.marking ??= setTimeout(() => {
+      void this.markDispatched();
+    }, MARK_AFTER_MS);
+  }
+
+  /** Marks the confirmed jobs that are still waiting in their first version. */
+  async markDispatched(): Promise<void> {
+    clearTimeout(this.marking);
+    this.marking = undefined;
+    const ids = this.confirmedJobs;
+    this.confirmedJobs = [];
+    if (ids.length === 0) return;
+    try {
+      await this.db.query(
+        `UPDATE gateway.jobs SET dispatched = true
+          WHERE id = ANY($1::uuid[]) AND status = 'queued' AND seq = 1 AND NOT dispatched`,
+        [ids],
+      );
+    } catch (error) {
+      this.logger.warn(
+        `${ids.length} confirmed job(s) not marked dispatched (the relay sends them again): ${errorMessageOf(error)}`,
+      );
+    }
+  }
+
+  /** Confirmed jobs are marked before the database goes away, so a restart does not resend them. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.markDispatched();
   }
 
   async delete(ids: readonly string[]): Promise<void> {

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { JobKinds, type JobKind, type Notify } from '#contracts';
 import { errorMessageOf } from '#messaging';
 import { Metrics } from '#observability';
 import { GATEWAY_CONFIG } from '../gateway.tokens.js';
@@ -23,6 +24,21 @@ interface OutboxRow {
 }
 
 const BATCH = 500;
+
+/**
+ * How long a job that runs now is left to the fast path before the relay publishes it: well past the
+ * moment its confirm is marked (half a second), so a busy gateway does not send it twice.
+ */
+export const JOB_RELAY_GRACE = '5 seconds';
+
+interface UndispatchedJob {
+  id: string;
+  tenant: string;
+  kind: JobKind;
+  max_attempts: number;
+  input: Record<string, unknown>;
+  traceparent: string | null;
+}
 
 /**
  * Publishes what the fast path left behind (a crash between commit and publish, the broker down) about
@@ -43,15 +59,18 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   ) {
     metrics.gauge(
       'conveyor_outbox_pending',
-      'Commands committed but not yet confirmed by the broker',
+      'Commands committed but not yet known to be confirmed by the broker (outbox rows and undispatched jobs)',
       async () => {
-        const rows = await this.db.query<{ n: string }[]>('SELECT count(*) AS n FROM gateway.outbox');
+        const rows = await this.db.query<{ n: string }[]>(
+          `SELECT (SELECT count(*) FROM gateway.outbox) + (SELECT count(*) FROM gateway.jobs ${UNDISPATCHED}) AS n`,
+        );
         return Number(rows[0]?.n ?? 0);
       },
     );
     metrics.gauge('conveyor_outbox_oldest_age_seconds', 'Age of the oldest unconfirmed command', async () => {
       const rows = await this.db.query<{ s: number | null }[]>(
-        'SELECT extract(epoch FROM now() - min(created_at))::float8 AS s FROM gateway.outbox',
+        `SELECT extract(epoch FROM now() - least((SELECT min(created_at) FROM gateway.outbox),
+                                                 (SELECT min(created_at) FROM gateway.jobs ${UNDISPATCHED})))::float8 AS s`,
       );
       return rows[0]?.s ?? 0;
     });
@@ -75,8 +94,36 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     await this.running;
   }
 
-  /** One pass: claim up to a batch of old unsent rows, publish them, delete the confirmed ones. */
+  /** One pass: outbox rows that are due, then jobs left undispatched past their grace. */
   async relayOnce(): Promise<number> {
+    return (await this.relayOutbox()) + (await this.relayJobs());
+  }
+
+  /**
+   * Jobs that run now are their own outbox record: one still in its first version and not marked
+   * `dispatched` after the grace (the gateway died between commit and confirm, or the broker was away) is
+   * published again from its row, with the job's id as the message id like the fast path's, and marked.
+   */
+  private async relayJobs(): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const jobs = await tx.query<UndispatchedJob[]>(
+        `SELECT id, tenant, kind, max_attempts, input, traceparent FROM gateway.jobs
+          ${UNDISPATCHED} AND created_at <= now() - interval '${JOB_RELAY_GRACE}'
+          ORDER BY created_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+      );
+      if (jobs.length === 0) return 0;
+      const published = await Promise.all(jobs.map((job) => this.outbox.publish(commandOf(job))));
+      const sent = jobs.filter((_, i) => published[i]).map((job) => job.id);
+      if (sent.length > 0) {
+        await tx.query(`UPDATE gateway.jobs SET dispatched = true WHERE id = ANY($1::uuid[])`, [sent]);
+        this.logger.log(`Relayed ${sent.length} job command(s) the fast path did not confirm`);
+      }
+      return sent.length;
+    });
+  }
+
+  /** Outbox rows that are due (delayed jobs, replays, cancel requests, what the fast path missed). */
+  private async relayOutbox(): Promise<number> {
     return this.db.transaction(async (tx) => {
       const rows = await tx.query<OutboxRow[]>(
         `SELECT id, job_id, message_type, payload, meta FROM gateway.outbox
@@ -102,6 +149,29 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       return ids.length;
     });
   }
+}
+
+/** Jobs whose row is their outbox record and whose command is not known to have reached the broker. */
+const UNDISPATCHED = `WHERE status = 'queued' AND seq = 1 AND NOT dispatched`;
+
+/** A job's command as the fast path sent it: the accepted input without `runAt` and `notify`. */
+function commandOf(job: UndispatchedJob): OutboxMessage {
+  const payload = { ...job.input };
+  delete payload.runAt;
+  delete payload.notify;
+  const notify = job.input.notify;
+  return {
+    id: job.id,
+    jobId: job.id,
+    messageType: JobKinds[job.kind].command.name,
+    payload,
+    meta: {
+      tenant: job.tenant,
+      maxAttempts: job.max_attempts,
+      ...(job.traceparent === null ? {} : { traceparent: job.traceparent }),
+      ...(notify === undefined ? {} : { notify: notify as Notify }),
+    },
+  };
 }
 
 function toEntity(row: OutboxRow): OutboxMessage {

@@ -406,7 +406,12 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
             this.log.warn(`Progress of job ${jobId} not published: ${errorMessageOf(error)}`);
           });
       }, 250);
-      const context = new JobContext(envelope, controller.signal, progress, consumer.policy.maxAttempts);
+      const context = new JobContext(
+        envelope,
+        () => controller.signal,
+        progress,
+        consumer.policy.maxAttempts,
+      );
 
       let result: unknown;
       try {

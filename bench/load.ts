@@ -34,6 +34,8 @@ interface Figures {
   readonly jobsPerSecond: number;
   readonly submitP99: number;
   readonly peakRssTotal: number;
+  /** The machine-speed calibration taken before the workload (ms; lower is faster). */
+  readonly speedMs: number;
 }
 
 /** One workload on a fresh stack (its own prefix and database); prints its table and returns the figures. */
@@ -149,6 +151,7 @@ async function runWorkload(N: number, C: number, CPU_MS: number): Promise<Figure
       jobsPerSecond: Math.round(N / endToEndSeconds),
       submitP99: pct(99),
       peakRssTotal: Object.values(rss).reduce((a, b) => a + b, 0),
+      speedMs: speed,
     };
   } finally {
     await sql.end();
@@ -175,10 +178,14 @@ if (values.n !== undefined || values.c !== undefined || values['cpu-ms'] !== und
     ['heavy: end-to-end jobs/s', `${heavy.jobsPerSecond}   (npm run bench -- --n 200 --c 50 --cpu-ms 50)`],
     ['heavy: submit p99 during the run', `${heavy.submitP99.toFixed(1)} ms`],
     ['light: peak RSS, four services', `${light.peakRssTotal} MiB`],
+    [
+      'machine speed before the light run',
+      `${light.speedMs.toFixed(0)} ms (fixed CPU loop; lower is faster)`,
+    ],
   ];
   const width = Math.max(...summary.map(([k]) => k.length));
   process.stdout.write(`${summary.map(([k, v]) => `| ${k.padEnd(width)} | ${v} |`).join('\n')}\n`);
-  const row = `| ${date} | ${commit} | ${availableParallelism()} | ${light.jobsPerSecond} | ${light.submitP99.toFixed(1)} | ${heavy.jobsPerSecond} | ${heavy.submitP99.toFixed(1)} | ${light.peakRssTotal} |\n`;
+  const row = `| ${date} | ${commit} | ${availableParallelism()} | ${light.jobsPerSecond} | ${light.submitP99.toFixed(1)} | ${heavy.jobsPerSecond} | ${heavy.submitP99.toFixed(1)} | ${light.peakRssTotal} | ${light.speedMs.toFixed(0)} |\n`;
   appendFileSync(new URL('./RESULTS.md', import.meta.url), row);
   process.stdout.write(`appended to bench/RESULTS.md: ${row}`);
 }

@@ -6,7 +6,7 @@ import { Server, type CustomTransportStrategy, type MessageHandler } from '@nest
 import type { ConsumeMessage } from 'amqplib';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import { SpanStatusCode } from '@opentelemetry/api';
-import { lastValueFrom } from 'rxjs';
+import { isObservable, lastValueFrom } from 'rxjs';
 import { contractFor, parsePayload, type Contract, type JobEnded, type JobSucceeded } from '#contracts';
 import { Acknowledger } from './acknowledger.js';
 import { Cancellations, JobCancelledError } from './cancellations.js';
@@ -499,7 +499,8 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
 
   private async invoke(handler: MessageHandler, payload: unknown, context: JobContext): Promise<unknown> {
     const returned: unknown = await handler(payload, context);
-    return lastValueFrom(this.transformToObservable(returned), { defaultValue: undefined });
+    // A handler may return an Observable (Nest allows it); a plain value needs no rxjs round trip.
+    return isObservable(returned) ? lastValueFrom(returned, { defaultValue: undefined }) : returned;
   }
 
   private settle(

@@ -8,6 +8,8 @@ import type { OutboxMessage } from './outbox.entity.js';
 
 /** How long confirmed jobs are collected before the ones still waiting are marked `dispatched`. */
 const MARK_AFTER_MS = 500;
+/** Confirmed jobs kept for marking while Postgres does not answer. */
+const MAX_UNMARKED = 100_000;
 
 /**
  * Publishes commands (confirmed): outbox rows, deleted once confirmed, and jobs that are their own outbox
@@ -26,6 +28,7 @@ export class OutboxPublisher implements BeforeApplicationShutdown {
   /** Jobs whose command the broker confirmed, not yet marked (see {@link dispatch}). */
   private confirmedJobs: string[] = [];
   private marking?: NodeJS.Timeout;
+  private closed = false;
 
   constructor(
     @Inject(MessagePublisher) private readonly publisher: MessagePublisher,
@@ -81,7 +84,7 @@ export class OutboxPublisher implements BeforeApplicationShutdown {
    * publishes the job after its grace (a duplicate at worst, which consumers absorb).
    */
   async dispatch(command: OutboxMessage): Promise<void> {
-    if (!(await this.publish(command, { fresh: true }))) return;
+    if (!(await this.publish(command, { fresh: true })) || this.closed) return;
     this.confirmedJobs.push(command.jobId);
     this.marking ??= setTimeout(() => {
       void this.markDispatched();
@@ -102,14 +105,22 @@ export class OutboxPublisher implements BeforeApplicationShutdown {
         [ids],
       );
     } catch (error) {
+      // Tried again with the next ones (Postgres away for a while): the fewer left unmarked, the fewer
+      // duplicates the relay sends once it can read again. Beyond a bound, the relay's duplicates it is.
+      if (this.closed) return;
+      if (this.confirmedJobs.length < MAX_UNMARKED) this.confirmedJobs.push(...ids.slice(0, MAX_UNMARKED));
+      this.marking ??= setTimeout(() => {
+        void this.markDispatched();
+      }, MARK_AFTER_MS);
       this.logger.warn(
-        `${ids.length} confirmed job(s) not marked dispatched (the relay sends them again): ${errorMessageOf(error)}`,
+        `${ids.length} confirmed job(s) not marked dispatched yet (trying again): ${errorMessageOf(error)}`,
       );
     }
   }
 
   /** Confirmed jobs are marked before the database goes away, so a restart does not resend them. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.closed = true;
     await this.markDispatched();
   }
 

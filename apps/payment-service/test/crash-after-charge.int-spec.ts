@@ -69,6 +69,8 @@ describe('a payment worker killed after the provider charged, before it recorded
     await admin.publish(names.commands, PaymentCommands.charge.name, content, properties);
 
     await doomed.waitForOutput(/^charged pay_/m);
+    // Killed once its start is out (a start leaves with the next lifecycle batch, within a few ms).
+    await recorder.waitForEvent(JobEvents.started.name, jobId);
     doomed.kill('SIGKILL');
     expect(await doomed.exited).toMatchObject({ signal: 'SIGKILL' });
     // The provider charged; we had only the pending payment committed.

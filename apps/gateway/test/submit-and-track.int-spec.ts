@@ -11,6 +11,7 @@ import {
   waitFor,
   type TestDatabase,
 } from '#testing';
+import { OutboxRelay } from '../src/outbox/outbox.relay.js';
 import { startTestGateway, type TestGateway } from './gateway-harness.js';
 
 interface JobBody {
@@ -162,8 +163,10 @@ describe('gateway: submit, outbox, lifecycle', () => {
         ).rows[0]?.dispatched === true,
       { description: 'the relayed job marked dispatched' },
     );
-    // Two more relay passes (250 ms apart here): nothing else is published.
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // Two more relay passes: nothing else is published.
+    const relay = gateway.app.get(OutboxRelay);
+    await relay.relayOnce();
+    await relay.relayOnce();
     expect(await admin.get(echoQueue)).toBeUndefined();
   });
 

@@ -27,10 +27,7 @@ export class GroupCommitter<T> {
   ) {}
 
   add(item: T): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
-      this.pump();
-    });
+    return this.addAll([item]);
   }
 
   /** Several items that belong together: they go out in the same flush (unless more than `maxBatch`). */

@@ -6,17 +6,17 @@ export class JobContext {
   constructor(
     private readonly envelope: IncomingEnvelope,
     /**
-     * The signal, or how to get it: an AbortController makes its signal on first access, which costs more
-     * than the rest of a light job's bookkeeping, and most handlers never look.
+     * How to get the signal: an AbortController makes its signal on first access, which costs more than
+     * the rest of a light job's bookkeeping, and most handlers never look.
      */
-    private readonly abortSignal: AbortSignal | (() => AbortSignal),
+    private readonly signalOf: () => AbortSignal,
     private readonly onProgress: (percent: number) => void,
     readonly maxAttempts: number,
   ) {}
 
   /** Aborted when the job must stop: shutdown past its grace, or a cancel request. */
   get signal(): AbortSignal {
-    return typeof this.abortSignal === 'function' ? this.abortSignal() : this.abortSignal;
+    return this.signalOf();
   }
 
   /** The job this message works on; commands always carry one (the transport rejects those that do not). */

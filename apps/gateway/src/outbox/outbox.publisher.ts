@@ -86,6 +86,10 @@ export class OutboxPublisher implements BeforeApplicationShutdown {
   async dispatch(command: OutboxMessage): Promise<void> {
     if (!(await this.publish(command, { fresh: true })) || this.closed) return;
     this.confirmedJobs.push(command.jobId);
+    this.markSoon();
+  }
+
+  private markSoon(): void {
     this.marking ??= setTimeout(() => {
       void this.markDispatched();
     }, MARK_AFTER_MS);
@@ -108,10 +112,8 @@ export class OutboxPublisher implements BeforeApplicationShutdown {
       // Tried again with the next ones (Postgres away for a while): the fewer left unmarked, the fewer
       // duplicates the relay sends once it can read again. Beyond a bound, the relay's duplicates it is.
       if (this.closed) return;
-      if (this.confirmedJobs.length < MAX_UNMARKED) this.confirmedJobs.push(...ids.slice(0, MAX_UNMARKED));
-      this.marking ??= setTimeout(() => {
-        void this.markDispatched();
-      }, MARK_AFTER_MS);
+      this.confirmedJobs = ids.concat(this.confirmedJobs).slice(0, MAX_UNMARKED);
+      this.markSoon();
       this.logger.warn(
         `${ids.length} confirmed job(s) not marked dispatched yet (trying again): ${errorMessageOf(error)}`,
       );

@@ -29,7 +29,7 @@ const BATCH = 500;
  * How long a job that runs now is left to the fast path before the relay publishes it: well past the
  * moment its confirm is marked (half a second), so a busy gateway does not send it twice.
  */
-export const JOB_RELAY_GRACE = '5 seconds';
+const JOB_RELAY_GRACE = '5 seconds';
 
 interface UndispatchedJob {
   id: string;

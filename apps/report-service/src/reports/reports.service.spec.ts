@@ -168,7 +168,7 @@ function jobContext(
       publishedAt: undefined,
       headers: {},
     },
-    controller.signal,
+    () => controller.signal,
     (percent) => progress.push(percent),
     5,
   );
@@ -326,7 +326,7 @@ describe(ReportsService.name, () => {
         publishedAt: undefined,
         headers: {},
       },
-      new AbortController().signal,
+      () => new AbortController().signal,
       () => undefined,
       5,
     );

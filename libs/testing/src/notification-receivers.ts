@@ -102,8 +102,11 @@ export interface ReceivedRequest {
   readonly body: string;
 }
 
-/** What the receiver answers to the n-th request (0-based) on a path; a promise delays the answer. */
-export type Answer = (n: number, path: string) => Reply | Promise<Reply>;
+/**
+ * What the receiver answers to the n-th request (0-based) on a path; a promise delays the answer.
+ * `abandoned` resolves when the client closes the request without waiting for the answer (its timeout).
+ */
+export type Answer = (n: number, path: string, abandoned: Promise<void>) => Reply | Promise<Reply>;
 
 export interface Reply {
   readonly status: number;
@@ -123,6 +126,11 @@ export class WebhookReceiver {
     const requests: ReceivedRequest[] = [];
     const server = createHttpServer((req, res) => {
       const chunks: Buffer[] = [];
+      const abandoned = new Promise<void>((resolve) => {
+        res.once('close', () => {
+          if (!res.writableFinished) resolve();
+        });
+      });
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         const path = req.url ?? '';
@@ -133,7 +141,8 @@ export class WebhookReceiver {
           headers: req.headers,
           body: Buffer.concat(chunks).toString('utf8'),
         });
-        void Promise.resolve(answer(n, path)).then((reply) => {
+        void Promise.resolve(answer(n, path, abandoned)).then((reply) => {
+          if (res.destroyed) return; // the client gave up: nobody to answer
           res.writeHead(reply.status, { 'content-type': 'text/plain', ...reply.headers });
           res.end(reply.body ?? '');
         });

@@ -10,6 +10,4 @@ import { lowerThisThreadPriority } from './lower-priority.js';
 
 lowerThisThreadPriority();
 
-const tasks = await import('./cpu.tasks.js');
-
-export const { burnCpu, formatOrdersCsv, renderOrdersPdf } = tasks;
+export const { burnCpu, formatOrdersCsv, renderOrdersPdf } = await import('./cpu.tasks.js');

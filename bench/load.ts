@@ -11,12 +11,16 @@
  *   npm run bench -- --n 200 --c 50 --cpu-ms 50    the heavy workload alone
  *   npm run bench -- --n 20000 --c 50 --hold-workers   the intake alone: report-service stopped while
  *                                                 submitting, then let loose on the backlog
+ *   npm run bench -- --n 20000 --c 50 --rate 1500  open loop: a job is due every 1/1500 s whether or not
+ *                                                 the last one was answered, at most C in flight; latency
+ *                                                 counts from when the job was due
  *   BENCH_WARMUP=200 npm run bench -- …           fewer light warm-up jobs than the default 2,000
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Stack, waitFor } from '#testing';
@@ -29,6 +33,8 @@ const { values } = parseArgs({
     'cpu-ms': { type: 'string' },
     /** Stop report-service while submitting (see below): what the intake alone can take. */
     'hold-workers': { type: 'boolean' },
+    /** Offer jobs at this many per second instead of as fast as C clients can (see submitAtRate). */
+    rate: { type: 'string' },
     /** Write V8 CPU profiles of the services into this folder (for finding hot spots). */
     'cpu-prof': { type: 'string' },
   },
@@ -46,7 +52,7 @@ interface Figures {
 }
 
 /** One workload on a fresh stack (its own prefix and database); prints its table and returns the figures. */
-async function runWorkload(N: number, C: number, CPU_MS: number): Promise<Figures> {
+async function runWorkload(N: number, C: number, CPU_MS: number, rate?: number): Promise<Figures> {
   const speed = calibrate();
   const stack = await Stack.start({
     label: 'bench',
@@ -112,17 +118,11 @@ async function runWorkload(N: number, C: number, CPU_MS: number): Promise<Figure
     held?.kill('SIGSTOP');
     const commitsBefore = await commits();
     const cpuBefore = cpuSeconds(stack);
-    const latencies: number[] = [];
-    let next = 0;
     const firstSubmit = Date.now();
-    await Promise.all(
-      connections.map(async (connection) => {
-        while (next < N) {
-          next++;
-          latencies.push(await submit(connection));
-        }
-      }),
-    );
+    const latencies =
+      rate === undefined
+        ? await submitAll(connections, N, submit)
+        : await submitAtRate(connections, rate, N, submit);
     for (const connection of connections) connection.close();
     const submitSeconds = (Date.now() - firstSubmit) / 1000;
     held?.kill('SIGCONT');
@@ -144,11 +144,13 @@ async function runWorkload(N: number, C: number, CPU_MS: number): Promise<Figure
     const pct = (p: number) =>
       latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
     const rss = stack.peakRssMiB();
+    const peakRssTotal = Object.values(rss).reduce((a, b) => a + b, 0);
+    const memory = stack.memoryMiB();
 
     const table: [string, string][] = [
       [
         'workload',
-        `${N} echo jobs${CPU_MS ? ` with cpuMs=${CPU_MS}` : ''}, ${C} concurrent clients${held ? ', report-service held while submitting' : ''}`,
+        `${N} echo jobs${CPU_MS ? ` with cpuMs=${CPU_MS}` : ''}, ${rate === undefined ? `${C} concurrent clients` : `offered at ${rate}/s (open loop), at most ${C} in flight`}${held ? ', report-service held while submitting' : ''}`,
       ],
       [
         'warm-up before it (not counted)',
@@ -163,7 +165,11 @@ async function runWorkload(N: number, C: number, CPU_MS: number): Promise<Figure
       ['failed jobs', rows[0]?.failed ?? '?'],
       ['Postgres transactions per job (all services)', (commitsPerJob / N).toFixed(2)],
       ...Object.entries(rss).map(([service, mib]): [string, string] => [`peak RSS ${service}`, `${mib} MiB`]),
-      ['peak RSS, four services', `${Object.values(rss).reduce((a, b) => a + b, 0)} MiB`],
+      ['peak RSS, four services', `${peakRssTotal} MiB`],
+      [
+        'RSS / PSS at the end, four services',
+        `${memory.rss} / ${memory.pss} MiB (PSS splits the pages the processes share, mostly node's own code, between them)`,
+      ],
       [
         'CPU per job, ms (of it in the kernel)',
         Object.entries(cpuAfter)
@@ -181,7 +187,7 @@ async function runWorkload(N: number, C: number, CPU_MS: number): Promise<Figure
     return {
       jobsPerSecond: Math.round(N / endToEndSeconds),
       submitP99: pct(99),
-      peakRssTotal: Object.values(rss).reduce((a, b) => a + b, 0),
+      peakRssTotal,
       speedMs: speed,
     };
   } finally {
@@ -195,10 +201,16 @@ if (
   values.n !== undefined ||
   values.c !== undefined ||
   values['cpu-ms'] !== undefined ||
-  values['hold-workers']
+  values['hold-workers'] ||
+  values.rate !== undefined
 ) {
   // One workload, as asked.
-  await runWorkload(Number(values.n ?? 20_000), Number(values.c ?? 50), Number(values['cpu-ms'] ?? 0));
+  await runWorkload(
+    Number(values.n ?? 20_000),
+    Number(values.c ?? 50),
+    Number(values['cpu-ms'] ?? 0),
+    values.rate === undefined ? undefined : Number(values.rate),
+  );
 } else {
   // The issue's two workloads, then the four figures together and a dated row in bench/RESULTS.md.
   const light = await runWorkload(20_000, 50, 0);
@@ -225,6 +237,66 @@ if (
   const row = `| ${date} | ${commit} | ${availableParallelism()} | ${light.jobsPerSecond} | ${light.submitP99.toFixed(1)} | ${heavy.jobsPerSecond} | ${heavy.submitP99.toFixed(1)} | ${light.peakRssTotal} | ${light.speedMs.toFixed(0)} |\n`;
   appendFileSync(new URL('./RESULTS.md', import.meta.url), row);
   process.stdout.write(`appended to bench/RESULTS.md: ${row}`);
+}
+
+type Submit = (connection: HttpConnection) => Promise<number>;
+
+/** Closed loop: each client submits its next job as soon as its last one is answered. Latencies in ms. */
+async function submitAll(connections: readonly HttpConnection[], count: number, submit: Submit) {
+  const latencies: number[] = [];
+  let next = 0;
+  await Promise.all(
+    connections.map(async (connection) => {
+      while (next < count) {
+        next++;
+        latencies.push(await submit(connection));
+      }
+    }),
+  );
+  return latencies;
+}
+
+/**
+ * Open loop: job i is due `i / rate` seconds after the first, answered or not; it waits for a free
+ * connection when all are busy, and its latency counts from when it was due, so a stall shows in full
+ * instead of being hidden by clients that slowed down with it (coordinated omission). Timers fire at
+ * ~1 ms granularity: jobs that fell due meanwhile go out together, and their lateness counts too.
+ */
+async function submitAtRate(
+  connections: readonly HttpConnection[],
+  rate: number,
+  count: number,
+  submit: Submit,
+): Promise<number[]> {
+  if (!(rate > 0)) throw new Error(`--rate must be a positive number of jobs per second, not ${rate}`);
+  const idle = [...connections];
+  const waiting: ((connection: HttpConnection) => void)[] = [];
+  const acquire = () => idle.pop() ?? new Promise<HttpConnection>((resolve) => waiting.push(resolve));
+  const release = (connection: HttpConnection) => {
+    const next = waiting.shift();
+    if (next) next(connection);
+    else idle.push(connection);
+  };
+  const latencies: number[] = [];
+  const one = async (due: number) => {
+    const connection = await acquire();
+    try {
+      await submit(connection);
+    } finally {
+      release(connection);
+    }
+    latencies.push(performance.now() - due);
+  };
+  const start = performance.now();
+  const submissions: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const due = start + (i * 1000) / rate;
+    const ahead = due - performance.now();
+    if (ahead > 0) await sleep(ahead);
+    submissions.push(one(due));
+  }
+  await Promise.all(submissions);
+  return latencies;
 }
 
 /**

@@ -168,6 +168,23 @@ export class Stack {
     for (const [service, child] of this.processes) result[service] = readVmHwmMiB(child.pid);
     return result;
   }
+
+  /**
+   * The services' resident memory now, summed: RSS, and PSS, which splits the pages processes share
+   * (mostly node's own code) between them, so its sum is what they take together.
+   */
+  memoryMiB(): { rss: number; pss: number } {
+    let rss = 0;
+    let pss = 0;
+    for (const child of this.processes.values()) {
+      const rollup = readFileSync(`/proc/${child.pid}/smaps_rollup`, 'utf8');
+      const field = (name: string) =>
+        Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN);
+      rss += field('Rss');
+      pss += field('Pss');
+    }
+    return { rss: Math.round(rss / 1024), pss: Math.round(pss / 1024) };
+  }
 }
 
 export function readVmHwmMiB(pid: number): number {

@@ -4,9 +4,8 @@
  *
  *   npm run bench:report-memory -- --rows 1000000
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Stack, readVmHwmMiB, waitFor } from '#testing';
+import { Stack, procKiB, readVmHwmMiB, waitFor } from '#testing';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' } } });
 const ROWS = Number(values.rows);
@@ -21,10 +20,7 @@ const stack = await Stack.start({
 try {
   const worker = stack.processes.get('report-service');
   if (!worker) throw new Error('report-service is not running');
-  const rssMiB = () => {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${worker.pid}/status`, 'utf8'))?.[1];
-    return kb ? Number(kb) / 1024 : Number.NaN;
-  };
+  const rssMiB = () => procKiB(worker.pid, 'status')('VmRSS') / 1024;
   const before = rssMiB();
   let peak = before;
   const sampler = setInterval(() => (peak = Math.max(peak, rssMiB())), 100);

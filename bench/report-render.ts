@@ -9,9 +9,8 @@
  *
  *   npm run bench:reports
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { createTestDatabase, Stack, waitFor } from '#testing';
+import { createTestDatabase, procKiB, Stack, waitFor } from '#testing';
 
 const KEY = 'bench-key';
 const COMMAND = 'npm run bench:reports';
@@ -105,10 +104,7 @@ async function measure(
   const worker = stack.processes.get('report-service');
   if (!worker) throw new Error('report-service is not running');
   const service = stack.urls['report-service'];
-  const rssMiB = () => {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${worker.pid}/status`, 'utf8'))?.[1];
-    return kb ? Number(kb) / 1024 : Number.NaN;
-  };
+  const rssMiB = () => procKiB(worker.pid, 'status')('VmRSS') / 1024;
   const lagP99 = async () => {
     const text = await (await fetch(`${service}/metrics`)).text();
     return Number(

@@ -7,6 +7,8 @@ import { startTestGateway, type TestGateway } from './gateway-harness.js';
 
 /** Replicas that look for due schedules every 20 ms contend for nearly every due time. */
 const FAST_TICK = { SCHEDULE_TICK: '20ms' };
+/** How long every gateway is down in the catch-up scenario: three and a half one-second ticks. */
+const OUTAGE_MS = 3500;
 
 interface Run {
   id: string;
@@ -104,8 +106,9 @@ describe('gateway: schedules across replicas and downtime', () => {
     gateways = [];
     const lastBefore = (await runsOf(id)).at(-1)!;
     const downSince = Date.now();
-    // The outage itself: no dispatcher runs for 3.5 s, so at least three due times pass unserved.
-    await sleep(3500);
+    // The outage is the scenario, not a wait for something: no dispatcher runs for OUTAGE_MS, so at least
+    // three due times pass unserved. There is no event to wait for — nothing happening is the point.
+    await sleep(OUTAGE_MS);
     gateways = [await startTestGateway({ prefix, databaseUrl: database.url, config: FAST_TICK })];
 
     const later = async () =>
@@ -117,7 +120,7 @@ describe('gateway: schedules across replicas and downtime', () => {
     const [catchUp, ...regular] = after;
     // The catch-up is for the first missed due time, created only after the restart...
     expect(catchUp!.scheduled_for.getTime()).toBe(lastBefore.scheduled_for.getTime() + 1000);
-    expect(catchUp!.created_at.getTime()).toBeGreaterThanOrEqual(downSince + 3500);
+    expect(catchUp!.created_at.getTime()).toBeGreaterThanOrEqual(downSince + OUTAGE_MS);
     // ...and it is the only job for every due time missed while down (at least three of them).
     const missed = after.filter((r) => r.scheduled_for.getTime() < catchUp!.created_at.getTime());
     expect(missed).toEqual([catchUp]);

@@ -7,14 +7,14 @@
  * collection: after 22,000 bench jobs the old space held 118 MiB, of which 38 MiB were live (heap snapshot).
  * Under a cap of less than ~2 GiB V8's heap controller lets the heap grow by a smaller factor, the
  * smaller the cap. Measured in the light bench (20,000 jobs): peak RSS 206 and 208 MiB without a cap,
- * 161–169 MiB with 96, 128 (two runs each), 256 or 384 (one each), throughput within the runs' spread. 384 leaves ten
- * times the live set for what may really be live (SSE streams, requests in flight).
+ * 161–169 MiB with 96, 128 (two runs each), 256 or 384 (one each), throughput within the runs' spread.
+ * 384 leaves ten times the live set for what may really be live (SSE streams, requests in flight).
  *
  * report-service only streams rows and bytes on its main thread, so a small old space keeps its memory
- * flat: V8 otherwise lets garbage from a long export pile up to ~200 MiB before collecting it (measured with `npm run bench:report-memory`). payment-service and
- * notification-service wait on I/O (the provider, SMTP, webhooks) and allocate little: a 1 MiB young
- * generation (V8's default grows to 16) takes ~22 MiB off each one's RSS (measured: 136 → 114 and
- * 146 → 119 MiB idle).
+ * flat: V8 otherwise lets garbage from a long export pile up to ~200 MiB before collecting it (measured
+ * with `npm run bench:report-memory`). payment-service and notification-service wait on I/O (the
+ * provider, SMTP, webhooks) and allocate little: a 1 MiB young generation (V8's default grows to 16) takes
+ * ~22 MiB off each one's RSS (measured: 136 → 114 and 146 → 119 MiB idle).
  *
  * report-service's main thread gets a 2 MiB semi-space too: seeding the orders table at start grows V8's
  * young generation to its 32 MiB maximum, which then stays committed. Light bench, three runs each next to

@@ -177,9 +177,7 @@ export class Stack {
     let rss = 0;
     let pss = 0;
     for (const child of this.processes.values()) {
-      const rollup = readFileSync(`/proc/${child.pid}/smaps_rollup`, 'utf8');
-      const field = (name: string) =>
-        Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN);
+      const field = procKiB(child.pid, 'smaps_rollup');
       rss += field('Rss');
       pss += field('Pss');
     }
@@ -187,10 +185,18 @@ export class Stack {
   }
 }
 
+/**
+ * The `Name:   N kB` fields of /proc/<pid>/<file>, read once: `procKiB(pid, 'status')('VmRSS')`. A field
+ * that is not there reads NaN; a process that is gone throws.
+ */
+export function procKiB(pid: number, file: 'status' | 'smaps_rollup'): (field: string) => number {
+  const text = readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  return (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
+}
+
 export function readVmHwmMiB(pid: number): number {
   try {
-    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Math.round(Number(kb) / 1024) : Number.NaN;
+    return Math.round(procKiB(pid, 'status')('VmHWM') / 1024);
   } catch {
     return Number.NaN;
   }

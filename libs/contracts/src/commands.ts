@@ -66,7 +66,10 @@ export const ReportCommands = {
 } as const;
 
 export const EchoCommands = {
-  run: defineCommand('echo.run', 'report-service', RunEcho),
+  // An echo without cpuMs takes microseconds: packed. One that burns CPU travels alone, to spread evenly.
+  run: defineCommand('echo.run', 'report-service', RunEcho, {
+    pack: { max: 50, when: (echo) => echo.cpuMs === 0 },
+  }),
 } as const;
 
 export const PaymentCommands = {

@@ -11,6 +11,21 @@ export interface Contract<Schema extends z.ZodType = z.ZodType> {
   readonly consumer?: string;
   readonly version: number;
   readonly schema: Schema;
+  /** For a command that may travel packed, many to one message (see {@link PackPolicy}). */
+  readonly pack?: PackPolicy<z.output<Schema>>;
+}
+
+/**
+ * A command short enough to travel packed: the commands one commit produces go out as one broker message
+ * of up to `max` of them instead of one message each, and the worker runs, retries and dead-letters each
+ * on its own (DESIGN.md, "Packs"). The broker then routes, stores and settles one message per pack. Only
+ * for work known to be short: a pack is acked once all of its jobs are settled, so one long job keeps the
+ * others' message unacked, and a pack goes to one worker, so packing long work would spread it less evenly.
+ */
+export interface PackPolicy<Payload = unknown> {
+  readonly max: number;
+  /** Which payloads may be packed (all when absent); the others travel one per message. */
+  when?(payload: Payload): boolean;
 }
 
 export type PayloadOf<C extends Contract> = z.output<C['schema']>;
@@ -19,9 +34,16 @@ export function defineCommand<Schema extends z.ZodType>(
   name: string,
   consumer: string,
   schema: Schema,
-  version = 1,
+  options: { readonly version?: number; readonly pack?: PackPolicy<z.output<Schema>> } = {},
 ): Contract<Schema> {
-  return Object.freeze({ name, kind: 'command', consumer, version, schema });
+  const { version = 1, pack } = options;
+  return Object.freeze({ name, kind: 'command', consumer, version, schema, ...(pack ? { pack } : {}) });
+}
+
+/** Whether this payload of `contract` may travel packed (see {@link PackPolicy}). */
+export function packable<C extends Contract>(contract: C, payload: PayloadOf<C>): boolean {
+  const pack = contract.pack;
+  return pack !== undefined && pack.max > 1 && (pack.when?.(payload) ?? true);
 }
 
 export function defineEvent<Schema extends z.ZodType>(

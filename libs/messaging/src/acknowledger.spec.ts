@@ -83,4 +83,42 @@ describe('Acknowledger', () => {
       acks.flush();
     }).not.toThrow();
   });
+
+  it('acks a pack once every one of its commands is acked, in order with the deliveries around it', () => {
+    const channel = recordingChannel();
+    const acks = new Acknowledger(channel);
+    const [one, pack, three] = [1, 2, 3].map(delivery) as [ConsumeMessage, ConsumeMessage, ConsumeMessage];
+    const parts = [0, 1, 2].map(() => delivery(2));
+    acks.delivered(one);
+    acks.deliveredPack(pack, parts);
+    acks.delivered(three);
+    acks.ack(one);
+    acks.ack(parts[0]!);
+    acks.ack(parts[2]!);
+    acks.ack(three);
+    acks.flush();
+    expect(channel.sent).toEqual(['ack 1', 'ack 3']);
+    acks.ack(parts[1]!);
+    acks.flush();
+    expect(channel.sent).toEqual(['ack 1', 'ack 3', 'ack 2']);
+  });
+
+  it('requeues a pack whole, once all its commands are settled, if any of them asked for it', () => {
+    const channel = recordingChannel();
+    const acks = new Acknowledger(channel);
+    const pack = delivery(1);
+    const parts = [0, 1, 2].map(() => delivery(1));
+    acks.deliveredPack(pack, parts);
+    acks.requeue(parts[1]!);
+    acks.ack(parts[0]!);
+    acks.flush();
+    expect(channel.sent).toEqual([]);
+    acks.ack(parts[2]!);
+    acks.flush();
+    expect(channel.sent).toEqual(['nack 1']);
+    // Settling a command twice does not settle its pack twice.
+    acks.ack(parts[2]!);
+    acks.flush();
+    expect(channel.sent).toEqual(['nack 1']);
+  });
 });

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import type { ConsumeMessage } from 'amqplib';
 import { contractFor } from '#contracts';
 import { Acknowledger } from './acknowledger.js';
 import { Cancellations } from './cancellations.js';
@@ -13,6 +14,7 @@ import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
 import { errorMessageOf } from './errors.js';
 import type { DeliveryObserver } from './delivery-report.js';
 import { FailureRouter } from './failure-router.js';
+import { isPack, unpack } from './pack.js';
 import type { MessagePublisher } from './publisher.js';
 import type { HandlerOptions, TransportOptions } from './transport-options.js';
 import { RetryPolicy } from './retry-policy.js';
@@ -228,6 +230,12 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
           void this.reattach(consumer, channel);
           return;
         }
+        const parts = this.unpacked(consumer, message);
+        if (parts) {
+          consumer.acks?.deliveredPack(message, parts);
+          for (const part of parts) this.track(this.deliveries.run(consumer, channel, part));
+          return;
+        }
         consumer.acks?.delivered(message);
         this.track(this.deliveries.run(consumer, channel, message));
       },
@@ -247,6 +255,22 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     } catch (error) {
       // The channel is closed by now; the connection layer re-opens it and `attach` runs again.
       this.log.error(`Re-consuming ${consumer.queue} failed: ${errorMessageOf(error)}`);
+    }
+  }
+
+  /**
+   * A pack's commands as deliveries of their own (pack.ts); undefined for a single command — or for a pack
+   * that is malformed, which then runs as the one message it is and is dead-lettered as invalid.
+   */
+  private unpacked(consumer: Consumer, message: ConsumeMessage): ConsumeMessage[] | undefined {
+    if (!isPack(message)) return undefined;
+    try {
+      return unpack(message);
+    } catch (error) {
+      this.log.error(
+        `Malformed pack on ${consumer.queue} (${errorMessageOf(error)}): dead-lettering it whole`,
+      );
+      return undefined;
     }
   }
 

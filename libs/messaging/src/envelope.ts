@@ -19,6 +19,8 @@ export const Header = {
   notify: 'notify',
   /** Marks a lease copy: the same attempt, continued elsewhere if its holder died (see AmqpTransport). */
   leaseId: 'lease-id',
+  /** On a pack (pack.ts): how many commands its body carries. */
+  pack: 'pack',
 } as const;
 
 export type HeaderValue = string | number | boolean;
@@ -67,8 +69,20 @@ export function buildEnvelope(
   if (meta.traceparent !== undefined) headers[Header.traceparent] = meta.traceparent;
   if (meta.replayCount !== undefined) headers[Header.replayCount] = meta.replayCount;
   if (meta.notify !== undefined) headers[Header.notify] = JSON.stringify(meta.notify);
-  const properties: EnvelopeProperties = {
-    messageId: meta.messageId ?? randomUUID(),
+  const properties = envelopeProperties(contract, meta.messageId ?? randomUUID(), appId, headers);
+  if (meta.jobId !== undefined) properties.correlationId = meta.jobId;
+  return { content: Buffer.from(JSON.stringify(payload)), properties };
+}
+
+/** The AMQP properties of a message of `contract` published now. */
+export function envelopeProperties(
+  contract: Contract,
+  messageId: string,
+  appId: string,
+  headers: Headers,
+): EnvelopeProperties {
+  return {
+    messageId,
     type: contract.name,
     contentType: 'application/json',
     persistent: true,
@@ -76,8 +90,6 @@ export function buildEnvelope(
     appId,
     headers,
   };
-  if (meta.jobId !== undefined) properties.correlationId = meta.jobId;
-  return { content: Buffer.from(JSON.stringify(payload)), properties };
 }
 
 /** The parts of a delivered message the envelope reader needs (amqplib's `ConsumeMessage` fits). */

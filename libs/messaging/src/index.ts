@@ -17,3 +17,4 @@ export * from './cancellations.js';
 export * from './dead-letter-consumer.js';
 export * from './lifecycle-batcher.js';
 export * from './leases.js';
+export * from './pack.js';

@@ -1,9 +1,15 @@
 import { Logger } from '@nestjs/common';
 import type { ChannelWrapper } from 'amqp-connection-manager';
-import { parsePayload, type Contract, type PayloadOf } from '#contracts';
+import { packable, parsePayload, type Contract, type PayloadOf } from '#contracts';
 import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
-import { buildEnvelope, type EnvelopeMeta, type EnvelopeProperties } from './envelope.js';
+import {
+  buildEnvelope,
+  type EnvelopeMeta,
+  type EnvelopeProperties,
+  type OutgoingMessage,
+} from './envelope.js';
 import { PublishFailedError, UnroutableMessageError } from './errors.js';
+import { encodePack, MAX_PACK } from './pack.js';
 import { assertTopology, type Topology, type TopologyNames } from './topology.js';
 
 export interface PublisherOptions {
@@ -23,9 +29,20 @@ export interface RawPublish {
   readonly mandatory?: boolean;
 }
 
+/** A packable command waiting for the end of the event-loop turn, and its caller. */
+interface Packing {
+  readonly message: OutgoingMessage;
+  readonly confirmed: () => void;
+  readonly failed: (error: unknown) => void;
+}
+
 /**
  * Every publish is persistent and confirmed: the returned promise resolves only when the broker has taken
  * responsibility for the message, and rejects when it did not (nack, timeout, unroutable when mandatory).
+ *
+ * Commands whose contract packs them (PackPolicy) and that are published in the same turn of the event
+ * loop — the jobs of one group commit, say — go out together as packs (pack.ts); each caller's promise
+ * settles with its pack's confirm.
  */
 export class MessagePublisher {
   private readonly logger = new Logger(MessagePublisher.name);
@@ -34,6 +51,8 @@ export class MessagePublisher {
   private readonly returned = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
   private declared = false;
+  private readonly packing = new Map<Contract, Packing[]>();
+  private packingFlush?: NodeJS.Immediate;
 
   constructor(
     private readonly connection: AmqpConnection,
@@ -83,9 +102,63 @@ export class MessagePublisher {
     valid: PayloadOf<C>,
     meta: EnvelopeMeta = {},
   ): Promise<void> {
-    const { content, properties } = buildEnvelope(contract, valid, meta, this.options.appId);
-    const exchange = contract.kind === 'command' ? this.options.names.commands : this.options.names.events;
-    await this.publishRaw({ exchange, routingKey: contract.name, content, properties });
+    const message = buildEnvelope(contract, valid, meta, this.options.appId);
+    if (packable(contract, valid)) {
+      await this.packed(contract, message);
+      return;
+    }
+    await this.publishRaw({ exchange: this.exchangeOf(contract), routingKey: contract.name, ...message });
+  }
+
+  private exchangeOf(contract: Contract): string {
+    return contract.kind === 'command' ? this.options.names.commands : this.options.names.events;
+  }
+
+  /** Holds a packable command until the end of this event-loop turn (see {@link flushPacks}). */
+  private packed(contract: Contract, message: OutgoingMessage): Promise<void> {
+    let waiting = this.packing.get(contract);
+    if (!waiting) {
+      waiting = [];
+      this.packing.set(contract, waiting);
+    }
+    const queue = waiting;
+    const confirmed = new Promise<void>((resolve, reject) => {
+      queue.push({ message, confirmed: resolve, failed: reject });
+    });
+    this.packingFlush ??= setImmediate(() => {
+      this.flushPacks();
+    });
+    return confirmed;
+  }
+
+  /** Publishes the held commands, up to their contract's `pack.max` per message (one alone goes as is). */
+  private flushPacks(): void {
+    clearImmediate(this.packingFlush);
+    this.packingFlush = undefined;
+    const packing = [...this.packing];
+    this.packing.clear();
+    for (const [contract, waiting] of packing) {
+      const max = Math.min(contract.pack?.max ?? 1, MAX_PACK);
+      for (let from = 0; from < waiting.length; from += max) {
+        const pack = waiting.slice(from, from + max);
+        const message =
+          pack.length === 1
+            ? (pack[0] as Packing).message
+            : encodePack(
+                contract,
+                pack.map((p) => p.message),
+                this.options.appId,
+              );
+        this.publishRaw({ exchange: this.exchangeOf(contract), routingKey: contract.name, ...message }).then(
+          () => {
+            for (const p of pack) p.confirmed();
+          },
+          (error: unknown) => {
+            for (const p of pack) p.failed(error);
+          },
+        );
+      }
+    }
   }
 
   publishRaw(message: RawPublish): Promise<void> {
@@ -112,6 +185,7 @@ export class MessagePublisher {
 
   /** Waits (bounded) for publishes already under way, then closes the channel. */
   async close(timeoutMs = 5000): Promise<void> {
+    this.flushPacks();
     if (this.pending.size > 0) {
       this.logger.log(`Waiting for ${this.pending.size} publish confirm(s) before closing`);
       await Promise.race([

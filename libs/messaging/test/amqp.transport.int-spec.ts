@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { EchoCommands, JobEvents } from '#contracts';
 import {
   buildEnvelope,
+  encodePack,
   Header,
   PermanentError,
   PublishFailedError,
@@ -176,6 +177,89 @@ describe('AmqpTransport against the real broker', () => {
       'invalid',
     ]);
     expect(worker.transport.consumersAttached).toBe(true);
+  });
+
+  it('packs the packable commands published in one turn into one message, and runs every one of them', async () => {
+    const jobIds = Array.from({ length: 5 }, () => randomUUID());
+    const publishRaw = jest.spyOn(worker.publisher, 'publishRaw');
+    try {
+      await Promise.all(jobIds.map((id) => submit(id, `packed ${id}`)));
+      expect(publishRaw).toHaveBeenCalledTimes(1);
+      expect(publishRaw.mock.calls[0]?.[0].properties.headers).toMatchObject({ [Header.pack]: 5 });
+    } finally {
+      publishRaw.mockRestore();
+    }
+    for (const id of jobIds) {
+      const succeeded = await recorder.waitForEvent(JobEvents.succeeded.name, id);
+      expect(succeeded.body).toMatchObject({ jobId: id, attempt: 1 });
+      expect(worker.script.deliveriesOf(id)).toHaveLength(1);
+    }
+    await waitFor(() => queueIsEmpty(worker.queue), { description: 'the pack acked' });
+  });
+
+  it('retries, dead-letters and succeeds the commands of one pack each on its own', async () => {
+    const [ok, flaky, doomed, invalid] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()] as const;
+    worker.script.behaviours.set(flaky, (job) => {
+      if (job.attempt < 2) throw new Error('flaky once');
+      return { ok: true };
+    });
+    worker.script.behaviours.set(doomed, () => {
+      throw new PermanentError('Declined', 'declined');
+    });
+    const command = (jobId: string, payload: unknown) =>
+      buildEnvelope(EchoCommands.run, payload, { jobId, tenant: 'acme' }, 'test');
+    const pack = encodePack(
+      EchoCommands.run,
+      [
+        command(ok, echo('ok')),
+        command(flaky, echo('flaky')),
+        command(doomed, echo('doomed')),
+        command(invalid, { message: 5 }),
+      ],
+      'test',
+    );
+    await admin.publish(worker.names.commands, EchoCommands.run.name, pack.content, pack.properties);
+
+    await recorder.waitForEvent(JobEvents.succeeded.name, ok);
+    await recorder.waitForEvent(JobEvents.succeeded.name, flaky, 20_000);
+    expect(worker.script.deliveriesOf(flaky).map((d) => d.attempt)).toEqual([1, 2]);
+    expect((await recorder.waitForEvent(JobEvents.failed.name, doomed)).body.error).toMatchObject({
+      code: 'declined',
+    });
+    expect((await recorder.waitForEvent(JobEvents.failed.name, invalid)).body.error).toMatchObject({
+      code: 'invalid_payload',
+    });
+    expect(worker.script.deliveriesOf(ok)).toHaveLength(1);
+
+    // Each dead letter is that one command as a message of its own, not the pack.
+    const dlq = worker.names.deadLetterQueue(worker.queue);
+    const dead = [
+      await waitFor(() => admin.get(dlq), { description: 'a dead letter' }),
+      await waitFor(() => admin.get(dlq), { description: 'another dead letter' }),
+    ];
+    const byJob = new Map(dead.map((m) => [m.properties.headers?.[Header.jobId], m]));
+    expect(JSON.parse(byJob.get(doomed)?.content.toString() ?? '')).toEqual(echo('doomed'));
+    expect(JSON.parse(byJob.get(invalid)?.content.toString() ?? '')).toEqual({ message: 5 });
+    expect(byJob.get(invalid)?.properties.headers?.[Header.pack]).toBeUndefined();
+    await waitFor(() => queueIsEmpty(worker.queue), { description: 'the pack acked' });
+    await waitFor(async () => (await admin.queue(dlq))?.ready === 0, { description: 'the DLQ read' });
+  });
+
+  it('dead-letters a malformed pack whole and keeps consuming', async () => {
+    const good = randomUUID();
+    await admin.publish(worker.names.commands, EchoCommands.run.name, Buffer.from('[{"p": 1}]'), {
+      type: EchoCommands.run.name,
+      messageId: randomUUID(),
+      headers: { [Header.pack]: 1 },
+    });
+    await submit(good);
+    await recorder.waitForEvent(JobEvents.succeeded.name, good);
+    const dead = await waitFor(() => admin.get(worker.names.deadLetterQueue(worker.queue)), {
+      description: 'the malformed pack in the DLQ',
+    });
+    expect(dead.content.toString()).toBe('[{"p": 1}]');
+    expect(dead.properties.headers?.[Header.deadReason]).toBe('invalid');
+    await waitFor(() => queueIsEmpty(worker.queue), { description: 'the work queue settled' });
   });
 
   it('catches an unroutable publish: a mandatory one rejects, a stray command lands in the unrouted queue', async () => {

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Stack, waitFor } from '#testing';
+import { EchoCommands } from '#contracts';
+import { buildEnvelope, encodePack } from '#messaging';
+import { BrokerAdmin, Stack, waitFor } from '#testing';
 
 const API_KEYS = 'acme:acme-key:jobs:write+jobs:read,ops:ops-key:admin';
 const MANAGEMENT_URL = process.env.RABBITMQ_MANAGEMENT_URL ?? 'http://guest:guest@127.0.0.1:15672';
@@ -105,6 +108,41 @@ describe('dead letters: archive, replay, bulk replay, discard', () => {
     expect(Number(series('conveyor_dead_letter_oldest_age_seconds'))).toBeGreaterThanOrEqual(0);
   });
 
+  it('archives each command of a pack the broker dead-lettered whole as a dead letter of its own', async () => {
+    // What the broker does to a pack that ran out of deliveries (a worker crashing on it every time).
+    const jobIds = [randomUUID(), randomUUID()];
+    const pack = encodePack(
+      EchoCommands.run,
+      jobIds.map((jobId, i) =>
+        buildEnvelope(
+          EchoCommands.run,
+          { message: `packed ${i}`, failTimes: 0, failPermanently: false, cpuMs: 0 },
+          { jobId, tenant: 'acme', maxAttempts: 5 },
+          'gateway',
+        ),
+      ),
+      'gateway',
+    );
+    const queue = `${stack.prefix}.report-service.echo.run`;
+    const admin = await BrokerAdmin.connect();
+    try {
+      await admin.publish('', `${queue}.dlq`, pack.content, {
+        ...pack.properties,
+        headers: { ...pack.properties.headers, 'x-first-death-reason': 'delivery_limit' },
+      });
+    } finally {
+      await admin.close();
+    }
+    for (const [i, jobId] of jobIds.entries()) {
+      expect(await archived(jobId)).toMatchObject({
+        jobId,
+        tenant: 'acme',
+        queue,
+        payload: { message: `packed ${i}` },
+      });
+    }
+  });
+
   it('replays with an edited payload: the same job succeeds, and the edit, actor and time are kept', async () => {
     const id = await failingJob('fix me');
     const letter = await archived(id);
@@ -147,10 +185,11 @@ describe('dead letters: archive, replay, bulk replay, discard', () => {
       { timeoutMs: 30_000, description: '100 dead letters archived' },
     );
     const filter = { kind: 'echo', errorCode: 'permanent_failure' };
-    // Letters an earlier test left pending match the filter too.
+    // Letters an earlier test left pending may match the filter too.
     const others = await stack.query<{ n: string }>(
       `SELECT count(*) AS n FROM gateway.dead_letters
-        WHERE replayed_at IS NULL AND discarded_at IS NULL AND NOT (job_id = ANY($1::uuid[]))`,
+        WHERE replayed_at IS NULL AND discarded_at IS NULL AND NOT (job_id = ANY($1::uuid[]))
+          AND routing_key = 'echo.run' AND error->>'code' = 'permanent_failure'`,
       [ids],
     );
     const [first, second] = await Promise.all([

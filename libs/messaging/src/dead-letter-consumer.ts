@@ -6,6 +6,7 @@ import { commandContracts } from '#contracts';
 import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
 import { readEnvelope, type IncomingEnvelope } from './envelope.js';
 import { errorMessageOf } from './errors.js';
+import { isPack, unpack } from './pack.js';
 import {
   assertTopology,
   describeCommandQueues,
@@ -102,13 +103,15 @@ export class DeadLetterConsumer {
     deadLetterQueue: string,
   ): Promise<void> {
     try {
-      await this.sink({
-        deadLetterQueue,
-        queue,
-        routingKey: message.fields.routingKey,
-        envelope: readEnvelope(message),
-        content: message.content,
-      });
+      for (const letter of lettersOf(message)) {
+        await this.sink({
+          deadLetterQueue,
+          queue,
+          routingKey: letter.fields.routingKey,
+          envelope: readEnvelope(letter),
+          content: letter.content,
+        });
+      }
       channel.ack(message);
     } catch (error) {
       this.log.warn(`Dead letter from ${deadLetterQueue} not archived: ${errorMessageOf(error)}; requeueing`);
@@ -120,4 +123,26 @@ export class DeadLetterConsumer {
       }
     }
   }
+}
+
+/**
+ * The dead letters a message holds: itself, or — for a pack the broker dead-lettered whole (its delivery
+ * limit ran out) — each of its commands, with the pack's broker headers (`x-first-death-reason`, …) on
+ * each. A malformed pack is kept as it is.
+ */
+function lettersOf(message: ConsumeMessage): ConsumeMessage[] {
+  if (!isPack(message)) return [message];
+  let parts: ConsumeMessage[];
+  try {
+    parts = unpack(message);
+  } catch {
+    return [message];
+  }
+  const broker = Object.fromEntries(
+    Object.entries(message.properties.headers ?? {}).filter(([key]) => key.startsWith('x-')),
+  );
+  return parts.map((part) => ({
+    ...part,
+    properties: { ...part.properties, headers: { ...part.properties.headers, ...broker } },
+  }));
 }

@@ -116,19 +116,14 @@ export class MessagePublisher {
 
   /** Holds a packable command until the end of this event-loop turn (see {@link flushPacks}). */
   private packed(contract: Contract, message: OutgoingMessage): Promise<void> {
-    let waiting = this.packing.get(contract);
-    if (!waiting) {
-      waiting = [];
-      this.packing.set(contract, waiting);
-    }
-    const queue = waiting;
-    const confirmed = new Promise<void>((resolve, reject) => {
-      queue.push({ message, confirmed: resolve, failed: reject });
-    });
+    const waiting = this.packing.get(contract) ?? [];
+    this.packing.set(contract, waiting);
     this.packingFlush ??= setImmediate(() => {
       this.flushPacks();
     });
-    return confirmed;
+    return new Promise<void>((resolve, reject) => {
+      waiting.push({ message, confirmed: resolve, failed: reject });
+    });
   }
 
   /** Publishes the held commands, up to their contract's `pack.max` per message (one alone goes as is). */

@@ -26,8 +26,9 @@ export class CreateJobs1763700000000 implements MigrationInterface {
         started_at       timestamptz,
         finished_at      timestamptz
       ) WITH (fillfactor = 80)`);
-    // Status, progress, attempts and finished_at are in no index, and pages keep room (fillfactor), so the
-    // lifecycle UPDATEs are heap-only (HOT): no index writes on the hot path.
+    // Status, progress, attempts and finished_at are in no index here, and pages keep room (fillfactor), so
+    // as this migration leaves the table the lifecycle UPDATEs are heap-only (HOT). Later partial indexes
+    // name status in their predicates (1764300000000, 1764400000000), which ends that: see the first.
     await db.query(`CREATE INDEX jobs_tenant_created ON gateway.jobs (tenant, created_at DESC, id DESC)`);
     await db.query(`CREATE INDEX jobs_created ON gateway.jobs (created_at DESC, id DESC)`);
 

@@ -20,7 +20,9 @@ describe('dashboard in a browser', () => {
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    [stack, browser] = await Promise.all([
+    // Both started at once; whichever came up is kept for afterAll even if the other failed (a machine
+    // without Chromium left the stack's processes running and jest waiting for them).
+    const [started, launched] = await Promise.allSettled([
       Stack.start({
         label: 'e2e-dash',
         env: {
@@ -33,6 +35,9 @@ describe('dashboard in a browser', () => {
       }),
       chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] }),
     ]);
+    if (started.status === 'fulfilled') stack = started.value;
+    if (launched.status === 'fulfilled') browser = launched.value;
+    for (const outcome of [started, launched]) if (outcome.status === 'rejected') throw outcome.reason;
     gateway = stack.urls.gateway;
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     page.on('request', (request) => requested.push(request.url()));

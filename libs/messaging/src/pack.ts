@@ -34,11 +34,12 @@ export function encodePack(
   if (parts.length === 0 || parts.length > MAX_PACK)
     throw new RangeError(`A pack carries 1 to ${MAX_PACK} commands, not ${parts.length}`);
   const packed: PackedPart[] = parts.map(({ content, properties }) => ({
+    // An absent correlationId is left out by JSON.stringify.
     p: {
       messageId: properties.messageId,
       timestamp: properties.timestamp,
       headers: properties.headers,
-      ...(properties.correlationId === undefined ? {} : { correlationId: properties.correlationId }),
+      correlationId: properties.correlationId,
     },
     b: content.toString('utf8'),
   }));

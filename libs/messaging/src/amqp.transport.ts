@@ -230,14 +230,14 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
           void this.reattach(consumer, channel);
           return;
         }
-        const parts = this.unpacked(consumer, message);
-        if (parts) {
-          consumer.acks?.deliveredPack(message, parts);
-          for (const part of parts) this.track(this.deliveries.run(consumer, channel, part));
+        const unpacked = this.unpacked(consumer, message);
+        if (Array.isArray(unpacked)) {
+          consumer.acks?.deliveredPack(message, unpacked);
+          for (const part of unpacked) this.track(this.deliveries.run(consumer, channel, part));
           return;
         }
         consumer.acks?.delivered(message);
-        this.track(this.deliveries.run(consumer, channel, message));
+        this.track(this.deliveries.run(consumer, channel, message, unpacked));
       },
       { noAck: false },
     );
@@ -259,10 +259,10 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
   }
 
   /**
-   * A pack's commands as deliveries of their own (pack.ts); undefined for a single command — or for a pack
-   * that is malformed, which then runs as the one message it is and is dead-lettered as invalid.
+   * A pack's commands as deliveries of their own (pack.ts); undefined for a single command. For a pack that
+   * is malformed, why: it is then dead-lettered whole, as the one message it is, with that as its error.
    */
-  private unpacked(consumer: Consumer, message: ConsumeMessage): ConsumeMessage[] | undefined {
+  private unpacked(consumer: Consumer, message: ConsumeMessage): ConsumeMessage[] | Error | undefined {
     if (!isPack(message)) return undefined;
     try {
       return unpack(message);
@@ -270,7 +270,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       this.log.error(
         `Malformed pack on ${consumer.queue} (${errorMessageOf(error)}): dead-lettering it whole`,
       );
-      return undefined;
+      return error instanceof Error ? error : new Error(errorMessageOf(error));
     }
   }
 

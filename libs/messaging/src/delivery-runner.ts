@@ -58,8 +58,16 @@ export class DeliveryRunner {
     for (const controller of this.aborts) controller.abort(reason);
   }
 
-  /** Decodes, runs and settles one delivery, then tells the observers how it went. */
-  async run(consumer: Consumer, channel: AnyChannel, message: ConsumeMessage): Promise<void> {
+  /**
+   * Decodes, runs and settles one delivery, then tells the observers how it went. `refused`: the transport
+   * already found the message unusable (a malformed pack); it is dead-lettered with that error, undecoded.
+   */
+  async run(
+    consumer: Consumer,
+    channel: AnyChannel,
+    message: ConsumeMessage,
+    refused?: Error,
+  ): Promise<void> {
     const started = process.hrtime.bigint();
     const deliveredAt = Date.now();
     const received = readEnvelope(message);
@@ -96,7 +104,7 @@ export class DeliveryRunner {
       : undefined;
     let outcome: DeliveryOutcome;
     try {
-      outcome = await this.handle(consumer, message, envelope, jobId, leaseId !== undefined);
+      outcome = await this.handle(consumer, message, envelope, jobId, leaseId !== undefined, refused);
     } catch (error) {
       // An outcome we depend on (a retry, a dead-letter, a lifecycle event) was not confirmed: the message
       // must come back. The pause keeps a broker in trouble from spinning us.
@@ -142,9 +150,11 @@ export class DeliveryRunner {
     envelope: IncomingEnvelope,
     jobId: string | undefined,
     continuation: boolean,
+    refused: Error | undefined,
   ): Promise<DeliveryOutcome> {
     let payload: unknown;
     try {
+      if (refused) throw refused;
       payload = this.decode(consumer, envelope, message.content);
     } catch (error) {
       await this.parts.failures.deadLetter(

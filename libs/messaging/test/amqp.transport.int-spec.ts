@@ -259,6 +259,9 @@ describe('AmqpTransport against the real broker', () => {
     });
     expect(dead.content.toString()).toBe('[{"p": 1}]');
     expect(dead.properties.headers?.[Header.deadReason]).toBe('invalid');
+    // Why, as the DLQ tells an operator: the pack itself, not a missing job id (a pack's outer message has none).
+    expect(dead.properties.headers?.[Header.errorCode]).toBe('malformed_message');
+    expect(dead.properties.headers?.[Header.errorMessage]).toBe('Pack command 0 is malformed');
     await waitFor(() => queueIsEmpty(worker.queue), { description: 'the work queue settled' });
   });
 

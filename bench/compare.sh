@@ -10,8 +10,8 @@ a=$(cd "$1" && pwd)
 b=$(cd "$2" && pwd)
 rounds=${3:-3}
 here=$(cd "$(dirname "$0")" && pwd)
-[ "$a/bench" = "$here" ] || cp "$here/load.ts" "$here/http-connection.ts" "$a/bench/"
-[ "$b/bench" = "$here" ] || cp "$here/load.ts" "$here/http-connection.ts" "$b/bench/"
+[ "$a/bench" = "$here" ] || cp "$here/load.ts" "$here/http-connection.ts" "$here/measure.ts" "$a/bench/"
+[ "$b/bench" = "$here" ] || cp "$here/load.ts" "$here/http-connection.ts" "$here/measure.ts" "$b/bench/"
 for round in $(seq "$rounds"); do
   for dir in "$a" "$b"; do
     out=$(cd "$dir" && node --conditions=source --import @swc-node/register/esm-register bench/load.ts --n 20000 --c 50 2>&1 | grep '^|')

@@ -17,7 +17,6 @@
  *   BENCH_WARMUP=200 npm run bench -- …           fewer light warm-up jobs than the default 2,000
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +24,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Stack, waitFor } from '#testing';
 import { HttpConnection } from './http-connection.js';
+import { calibrate, cpuSecondsOf, percentile, submitAll, type Submit } from './measure.js';
 
 const { values } = parseArgs({
   options: {
@@ -141,8 +141,7 @@ async function runWorkload(N: number, C: number, CPU_MS: number, rate?: number):
     const cpuAfter = cpuSeconds(stack);
     const endToEndSeconds = ((rows[0]?.last.getTime() ?? Date.now()) - firstSubmit) / 1000;
     latencies.sort((a, b) => a - b);
-    const pct = (p: number) =>
-      latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+    const pct = (p: number) => percentile(latencies, p);
     const rss = stack.peakRssMiB();
     const peakRssTotal = Object.values(rss).reduce((a, b) => a + b, 0);
     const memory = stack.memoryMiB();
@@ -239,23 +238,6 @@ if (
   process.stdout.write(`appended to bench/RESULTS.md: ${row}`);
 }
 
-type Submit = (connection: HttpConnection) => Promise<number>;
-
-/** Closed loop: each client submits its next job as soon as its last one is answered. Latencies in ms. */
-async function submitAll(connections: readonly HttpConnection[], count: number, submit: Submit) {
-  const latencies: number[] = [];
-  let next = 0;
-  await Promise.all(
-    connections.map(async (connection) => {
-      while (next < count) {
-        next++;
-        latencies.push(await submit(connection));
-      }
-    }),
-  );
-  return latencies;
-}
-
 /**
  * Open loop: job i is due `i / rate` seconds after the first, answered or not; it waits for a free
  * connection when all are busy, and its latency counts from when it was due, so a stall shows in full
@@ -299,20 +281,6 @@ async function submitAtRate(
   return latencies;
 }
 
-/**
- * A fixed piece of CPU work (300,000 SHA-256 digests and a counting loop), timed: this machine is a
- * shared VM whose speed drifts by 20 % between runs (seen here: 322 ms, then 385 ms an hour later), so
- * figures from two runs compare only next to this.
- */
-function calibrate(): number {
-  const started = performance.now();
-  for (let i = 0; i < 300_000; i++) createHash('sha256').update(`x${i}`).digest('hex');
-  let sum = 0;
-  for (let i = 0; i < 3e7; i++) sum += i % 7;
-  if (sum < 0) throw new Error('unreachable');
-  return performance.now() - started;
-}
-
 /** Committed transactions in the bench database so far (pg_stat_database lags by up to ~0.5 s). */
 async function committed(sql: pg.Client): Promise<number> {
   await sql.query('SELECT pg_stat_force_next_flush()');
@@ -332,16 +300,7 @@ async function counted(sql: pg.Client, where: string): Promise<number> {
  * this load driver, from /proc. The broker and Postgres are shared with anything else running here.
  */
 function cpuSeconds(stack: Stack): Record<string, [number, number]> {
-  const ticks = 100; // USER_HZ on Linux
-  const of = (pid: number): [number, number] => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return [Number(fields[11]) / ticks, Number(fields[12]) / ticks];
-    } catch {
-      return [0, 0];
-    }
-  };
+  const of = cpuSecondsOf;
   const byName = (pattern: RegExp): [number, number] =>
     readdirSync('/proc')
       .filter((d) => /^\d+$/.test(d))

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Notify } from './commands.js';
 import { defineEvent } from './contract.js';
+import { jsonValue } from './json-value.js';
 
 const jobId = z.uuid();
 const at = z.iso.datetime();
@@ -17,7 +18,7 @@ export type JobStarted = z.output<typeof JobStarted>;
 export const JobProgressed = z.strictObject({ jobId, progress: z.int().min(0).max(100), at });
 export type JobProgressed = z.output<typeof JobProgressed>;
 
-export const JobSucceeded = z.strictObject({ jobId, attempt: z.int().min(1), result: z.json(), at });
+export const JobSucceeded = z.strictObject({ jobId, attempt: z.int().min(1), result: jsonValue, at });
 export type JobSucceeded = z.output<typeof JobSucceeded>;
 
 export const JobRetrying = z.strictObject({
@@ -98,7 +99,7 @@ export const JobEnded = z.strictObject({
   /** The command's type, e.g. `report.generate`. */
   type: z.string(),
   status: z.enum(['succeeded', 'failed', 'cancelled']),
-  result: z.json().optional(),
+  result: jsonValue.optional(),
   error: JobError.optional(),
   notify: Notify,
   at,

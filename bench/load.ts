@@ -117,6 +117,7 @@ async function runWorkload(N: number, C: number, CPU_MS: number, rate?: number):
     // with nothing running — and the end-to-end figure includes the drain of the whole backlog.
     held?.kill('SIGSTOP');
     const commitsBefore = await commits();
+    const walBefore = await walPosition(sql);
     const cpuBefore = cpuSeconds(stack);
     const firstSubmit = Date.now();
     const latencies =
@@ -138,6 +139,7 @@ async function runWorkload(N: number, C: number, CPU_MS: number, rate?: number):
       [new Date(firstSubmit)],
     );
     const commitsPerJob = (await commits()) - commitsBefore;
+    const walPerJob = (await walBytesSince(sql, walBefore)) / N;
     const cpuAfter = cpuSeconds(stack);
     const endToEndSeconds = ((rows[0]?.last.getTime() ?? Date.now()) - firstSubmit) / 1000;
     latencies.sort((a, b) => a - b);
@@ -163,6 +165,7 @@ async function runWorkload(N: number, C: number, CPU_MS: number, rate?: number):
       ],
       ['failed jobs', rows[0]?.failed ?? '?'],
       ['Postgres transactions per job (all services)', (commitsPerJob / N).toFixed(2)],
+      ['Postgres WAL per job (the whole cluster)', `${Math.round(walPerJob)} bytes`],
       ...Object.entries(rss).map(([service, mib]): [string, string] => [`peak RSS ${service}`, `${mib} MiB`]),
       ['peak RSS, four services', `${peakRssTotal} MiB`],
       [
@@ -287,6 +290,19 @@ async function committed(sql: pg.Client): Promise<number> {
   const { rows } = await sql.query<{ n: string }>(
     'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()',
   );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Where Postgres's write-ahead log is now (cluster-wide: every database on the server writes to it). */
+async function walPosition(sql: pg.Client): Promise<string> {
+  const { rows } = await sql.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+  return rows[0]?.lsn ?? '0/0';
+}
+
+async function walBytesSince(sql: pg.Client, lsn: string): Promise<number> {
+  const { rows } = await sql.query<{ n: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS n', [
+    lsn,
+  ]);
   return Number(rows[0]?.n ?? 0);
 }
 

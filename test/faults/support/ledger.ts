@@ -130,8 +130,7 @@ export async function explainJob(stack: Stack, id: string): Promise<string> {
   const q = async (sql: string) =>
     JSON.stringify(await stack.query(sql, [id]).catch((error: unknown) => String(error)));
   return [
-    `job: ${await q(`SELECT status, attempts, last_attempt, input, error, created_at, started_at, finished_at FROM gateway.jobs WHERE id = $1`)}`,
-    `starts: ${await q(`SELECT attempt, started_at FROM gateway.job_attempts WHERE job_id = $1 ORDER BY started_at`)}`,
+    `job: ${await q(`SELECT status, attempts, last_attempt, started_events, input, error, created_at, started_at, finished_at FROM gateway.jobs WHERE id = $1`)}`,
     `dead letters: ${await q(`SELECT message_id, attempts, error, dead_reason, dead_at FROM gateway.dead_letters WHERE job_id = $1`)}`,
     `payment: ${await q(`SELECT id, status, error, created_at, updated_at FROM payment.payments WHERE job_id = $1`)}`,
     `ledger: ${await q(`SELECT c.status, c.attempts, c.created_at FROM payment_sandbox.charges c JOIN payment.payments p ON c.idempotency_key = 'pay_' || p.id::text WHERE p.job_id = $1`)}`,

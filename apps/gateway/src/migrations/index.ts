@@ -6,6 +6,7 @@ import { CreateDeadLetters1764100000000 } from './1764100000000-create-dead-lett
 import { CreateSchedules1764200000000 } from './1764200000000-create-schedules.js';
 import { JobsInFlightIndex1764300000000 } from './1764300000000-jobs-in-flight-index.js';
 import { JobsAsOutbox1764400000000 } from './1764400000000-jobs-as-outbox.js';
+import { StartedEventsOnJobs1764500000000 } from './1764500000000-started-events-on-jobs.js';
 
 export const gatewayMigrations = [
   CreateJobs1763700000000,
@@ -16,4 +17,5 @@ export const gatewayMigrations = [
   CreateSchedules1764200000000,
   JobsInFlightIndex1764300000000,
   JobsAsOutbox1764400000000,
+  StartedEventsOnJobs1764500000000,
 ];

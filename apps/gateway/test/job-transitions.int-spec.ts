@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import type { DataSource } from 'typeorm';
+import { createDataSource, runMigrations } from '#database';
+import { Metrics } from '#observability';
+import { createTestDatabase, waitFor, type TestDatabase } from '#testing';
+import { GATEWAY_SCHEMA } from '../src/gateway.database.js';
+import { JobTransitions } from '../src/jobs/job-transitions.js';
+import { gatewayMigrations } from '../src/migrations/index.js';
+
+/** Real Postgres: how `started` events are counted, by two gateways at once, and the migration to it. */
+describe('JobTransitions against Postgres', () => {
+  let db: TestDatabase;
+  const sources: DataSource[] = [];
+
+  const gatewayDb = async (migrations = gatewayMigrations) => {
+    const source = createDataSource({
+      url: db.url,
+      schema: GATEWAY_SCHEMA,
+      migrations,
+      applicationName: 'job-transitions-test',
+    });
+    sources.push(await source.initialize());
+    return source;
+  };
+  const insertJob = async (id: string) => {
+    await db.query(
+      `INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, created_at)
+       VALUES ($1, 'acme', 'echo', 'queued', 5, '{"message":"x"}', now())`,
+      [id],
+    );
+  };
+  const jobOf = async (id: string) =>
+    (
+      await db.query<{ attempts: number; status: string; started_events: string[] }>(
+        `SELECT attempts, status, started_events FROM gateway.jobs WHERE id = $1`,
+        [id],
+      )
+    )[0];
+  const started = (jobId: string, eventId: string, attempt = 1) => ({
+    type: 'started' as const,
+    eventId,
+    event: { jobId, attempt, at: new Date().toISOString() },
+  });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('job_transitions');
+  });
+
+  afterEach(async () => {
+    await Promise.all(sources.splice(0).map((s) => s.destroy()));
+  });
+
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('keeps the started events a job counted when it migrates them onto the job, and back', async () => {
+    const before = await gatewayDb(gatewayMigrations.slice(0, -1));
+    await runMigrations(before, GATEWAY_SCHEMA);
+    const [job, other] = [randomUUID(), randomUUID()];
+    const [first, second] = [randomUUID(), randomUUID()];
+    await insertJob(job);
+    await insertJob(other);
+    await db.query(
+      `INSERT INTO gateway.job_attempts (event_id, job_id, attempt, started_at)
+       VALUES ($1, $3, 1, now() - interval '1 minute'), ($2, $3, 2, now())`,
+      [first, second, job],
+    );
+    await db.query(`UPDATE gateway.jobs SET attempts = 2, status = 'running' WHERE id = $1`, [job]);
+
+    const after = await gatewayDb();
+    expect(await runMigrations(after, GATEWAY_SCHEMA)).toEqual(['StartedEventsOnJobs1764500000000']);
+    expect(await jobOf(job)).toMatchObject({ attempts: 2, started_events: [first, second] });
+    expect(await jobOf(other)).toMatchObject({ attempts: 0, started_events: [] });
+    // A late copy of an event counted before the migration still counts nothing.
+    await new JobTransitions(after, new Metrics('gateway')).apply(started(job, first));
+    expect((await jobOf(job))?.attempts).toBe(2);
+
+    await after.undoLastMigration();
+    const rows = await db.query<{ event_id: string; attempt: number }>(
+      `SELECT event_id, attempt FROM gateway.job_attempts WHERE job_id = $1 ORDER BY attempt`,
+      [job],
+    );
+    expect(rows).toEqual([
+      { event_id: first, attempt: 1 },
+      { event_id: second, attempt: 2 },
+    ]);
+    await runMigrations(after, GATEWAY_SCHEMA);
+  });
+
+  it('counts a start once when two gateways apply the same event at the same moment', async () => {
+    const [one, two] = [await gatewayDb(), await gatewayDb()];
+    await runMigrations(one, GATEWAY_SCHEMA);
+    const gateways = [
+      new JobTransitions(one, new Metrics('gateway')),
+      new JobTransitions(two, new Metrics('gateway')),
+    ] as const;
+    const job = randomUUID();
+    await insertJob(job);
+
+    // Both UPDATEs read the row before either has counted anything: a lock held on it makes them wait
+    // until both are queued behind it, so the second runs after the first committed.
+    const together = async (events: ReturnType<typeof started>[]) => {
+      const locker = new pg.Client({ connectionString: db.url });
+      await locker.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('SELECT 1 FROM gateway.jobs WHERE id = $1 FOR UPDATE', [job]);
+        const applied = events.map((event, i) => gateways[i % 2 === 0 ? 0 : 1].apply(event));
+        await waitFor(
+          async () =>
+            Number(
+              (
+                await db.query<{ n: string }>(
+                  `SELECT count(*) AS n FROM pg_stat_activity
+                    WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+                )
+              )[0]?.n,
+            ) === events.length,
+          { description: 'both UPDATEs waiting on the row' },
+        );
+        await locker.query('COMMIT');
+        await Promise.all(applied);
+      } finally {
+        await locker.end();
+      }
+    };
+
+    const first = randomUUID();
+    await together([started(job, first), started(job, first)]);
+    expect(await jobOf(job)).toMatchObject({ attempts: 1, status: 'running', started_events: [first] });
+
+    // Two different deliveries at once both count.
+    const [second, third] = [randomUUID(), randomUUID()];
+    await together([started(job, second, 2), started(job, third, 2)]);
+    const counted = await jobOf(job);
+    expect(counted?.attempts).toBe(3);
+    expect(new Set(counted?.started_events)).toEqual(new Set([first, second, third]));
+
+    // Copies arriving later, alone or with the others of their batch, count nothing.
+    await gateways[0].applyAll([started(job, second, 2), started(job, first)]);
+    expect((await jobOf(job))?.attempts).toBe(3);
+  });
+});

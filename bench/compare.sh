@@ -16,6 +16,6 @@ for round in $(seq "$rounds"); do
   for dir in "$a" "$b"; do
     out=$(cd "$dir" && node --conditions=source --import @swc-node/register/esm-register bench/load.ts --n 20000 --c 50 2>&1 | grep '^|')
     field() { echo "$out" | grep "$1" | awk -F'|' '{print $3}' | sed 's/^ *//; s/ *$//'; }
-    echo "round $round $(basename "$dir") ($(git -C "$dir" rev-parse --short HEAD)): $(field 'end-to-end') | p50/p95/p99 $(field 'p50 / p95') | RSS $(field 'RSS, four') | speed $(field 'machine speed') | CPU/job $(field 'CPU per job')"
+    echo "round $round $(basename "$dir") ($(git -C "$dir" rev-parse --short HEAD)): $(field 'end-to-end') | p50/p95/p99 $(field 'p50 / p95') | RSS $(field 'RSS, four') | WAL/job $(field 'WAL per job') | speed $(field 'machine speed') | CPU/job $(field 'CPU per job')"
   done
 done

@@ -9,8 +9,9 @@ import type {
   JobStarted,
   JobSucceeded,
 } from '#contracts';
-import { GroupCommitter } from '#database';
+import { GroupCommitter, PreparedStatement } from '#database';
 import { Metrics } from '#observability';
+import type { QueryResultRow } from 'pg';
 
 export type LifecycleChange =
   | { readonly type: 'started'; readonly event: JobStarted; readonly eventId: string }
@@ -28,6 +29,41 @@ type Of<T extends LifecycleChange['type']> = Extract<LifecycleChange, { type: T 
  * backwards (a late `started` cannot undo `succeeded`; attempts only grow). Every visible change bumps
  * `seq`. Events that arrive together are applied together (group commit), kind by kind in lifecycle order.
  */
+/** Starts, and ends that came with them (see {@link JobTransitions.started}); the hottest UPDATE there is. */
+const STARTED = new PreparedStatement<StartedRow>(
+  'conveyor.gateway.jobs-started',
+  `WITH ev AS (
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[]) AS e (job_id, event_id, attempt, at)),
+       per_job AS (
+         SELECT job_id, array_agg(DISTINCT event_id) AS events, max(attempt) AS attempt, min(at) AS at
+           FROM ev GROUP BY job_id),
+       ended AS (
+         SELECT * FROM unnest($5::uuid[], $6::jsonb[], $7::timestamptz[]) AS s (job_id, result, at)),
+       upd AS (
+         SELECT per_job.*, ended.result, ended.at AS finished_at, ended.job_id IS NOT NULL AS ending,
+                ended.job_id IS NOT NULL AND old.status NOT IN ('succeeded', 'failed') AS succeeding
+           FROM per_job JOIN gateway.jobs old ON old.id = per_job.job_id
+           LEFT JOIN ended ON ended.job_id = per_job.job_id)
+       UPDATE gateway.jobs j SET
+         attempts     = j.attempts + (SELECT count(*) FROM unnest(upd.events) e WHERE e <> ALL (j.started_events)),
+         started_events = j.started_events
+                          || ARRAY(SELECT e FROM unnest(upd.events) e WHERE e <> ALL (j.started_events)),
+         last_attempt = greatest(j.last_attempt, upd.attempt),
+         status       = CASE WHEN upd.succeeding THEN 'succeeded'
+                             WHEN j.status IN ('queued', 'scheduled', 'retrying') THEN 'running'
+                             ELSE j.status END,
+         started_at   = coalesce(j.started_at, upd.at),
+         result       = CASE WHEN upd.succeeding THEN upd.result ELSE j.result END,
+         error        = CASE WHEN upd.succeeding THEN NULL ELSE j.error END,
+         progress     = CASE WHEN upd.succeeding THEN 100 ELSE j.progress END,
+         finished_at  = CASE WHEN upd.succeeding THEN upd.finished_at ELSE j.finished_at END,
+         seq = j.seq + 1, updated_at = now()
+       FROM upd
+       WHERE j.id = upd.job_id AND NOT upd.events <@ j.started_events
+       RETURNING j.id, upd.ending AS ended, upd.succeeding AS finished, j.kind, j.status,
+                 extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
+);
+
 @Injectable()
 export class JobTransitions {
   private readonly changes = new GroupCommitter<LifecycleChange>((batch) => this.write(batch), {
@@ -87,48 +123,15 @@ export class JobTransitions {
     if (changes.length === 0) return new Set();
     const starting = new Set(changes.map((c) => c.event.jobId));
     const ending = succeeded.filter((c) => starting.has(c.event.jobId));
-    // An UPDATE comes back from TypeORM as [rows, affected].
-    const [rows] = await this.db.query<[StartedRow[], number]>(
-      `WITH ev AS (
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[]) AS e (job_id, event_id, attempt, at)),
-       per_job AS (
-         SELECT job_id, array_agg(DISTINCT event_id) AS events, max(attempt) AS attempt, min(at) AS at
-           FROM ev GROUP BY job_id),
-       ended AS (
-         SELECT * FROM unnest($5::uuid[], $6::jsonb[], $7::timestamptz[]) AS s (job_id, result, at)),
-       upd AS (
-         SELECT per_job.*, ended.result, ended.at AS finished_at, ended.job_id IS NOT NULL AS ending,
-                ended.job_id IS NOT NULL AND old.status NOT IN ('succeeded', 'failed') AS succeeding
-           FROM per_job JOIN gateway.jobs old ON old.id = per_job.job_id
-           LEFT JOIN ended ON ended.job_id = per_job.job_id)
-       UPDATE gateway.jobs j SET
-         attempts     = j.attempts + (SELECT count(*) FROM unnest(upd.events) e WHERE e <> ALL (j.started_events)),
-         started_events = j.started_events
-                          || ARRAY(SELECT e FROM unnest(upd.events) e WHERE e <> ALL (j.started_events)),
-         last_attempt = greatest(j.last_attempt, upd.attempt),
-         status       = CASE WHEN upd.succeeding THEN 'succeeded'
-                             WHEN j.status IN ('queued', 'scheduled', 'retrying') THEN 'running'
-                             ELSE j.status END,
-         started_at   = coalesce(j.started_at, upd.at),
-         result       = CASE WHEN upd.succeeding THEN upd.result ELSE j.result END,
-         error        = CASE WHEN upd.succeeding THEN NULL ELSE j.error END,
-         progress     = CASE WHEN upd.succeeding THEN 100 ELSE j.progress END,
-         finished_at  = CASE WHEN upd.succeeding THEN upd.finished_at ELSE j.finished_at END,
-         seq = j.seq + 1, updated_at = now()
-       FROM upd
-       WHERE j.id = upd.job_id AND NOT upd.events <@ j.started_events
-       RETURNING j.id, upd.ending AS ended, upd.succeeding AS finished, j.kind, j.status,
-                 extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
-      [
-        changes.map((c) => c.event.jobId),
-        changes.map((c) => c.eventId),
-        changes.map((c) => c.event.attempt),
-        changes.map((c) => c.event.at),
-        ending.map((c) => c.event.jobId),
-        ending.map((c) => JSON.stringify(c.event.result)),
-        ending.map((c) => c.event.at),
-      ],
-    );
+    const rows = await STARTED.run(this.db, [
+      changes.map((c) => c.event.jobId),
+      changes.map((c) => c.eventId),
+      changes.map((c) => c.event.attempt),
+      changes.map((c) => c.event.at),
+      ending.map((c) => c.event.jobId),
+      ending.map((c) => JSON.stringify(c.event.result)),
+      ending.map((c) => c.event.at),
+    ]);
     this.countFinished(rows.filter((row) => row.finished));
     return new Set(rows.filter((row) => row.ended).map((row) => row.id));
   }
@@ -232,7 +235,7 @@ interface Finished {
 }
 
 /** Rows of the start UPDATE, which may also have ended the job. */
-interface StartedRow extends Finished {
+interface StartedRow extends Finished, QueryResultRow {
   id: string;
   /** The batch held this job's `succeeded`, and it is done (applied, or refused by the same guard). */
   ended: boolean;

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { JobKinds, type JobKind, type JobStatus, type Notify } from '#contracts';
-import { GroupCommitter } from '#database';
+import { GroupCommitter, PreparedStatement } from '#database';
 import { Metrics } from '#observability';
 import { errorMessageOf } from '#messaging';
 import { isAdmin, type Principal } from '../auth/principal.js';
@@ -65,6 +65,25 @@ export interface JobQuery {
   readonly limit: number;
   readonly cursor?: string;
 }
+
+/** Submissions, many per statement (see {@link JobsService.insert}). */
+const INSERT_SUBMISSIONS = new PreparedStatement(
+  'conveyor.gateway.insert-submissions',
+  `WITH batch AS (
+         SELECT * FROM json_to_recordset($1::json) AS t (
+           id uuid, tenant text, kind text, status text, max_attempts int, input jsonb, run_at timestamptz,
+           schedule_id uuid, scheduled_for timestamptz, created_at timestamptz, dispatched bool, traceparent text,
+           outbox_id uuid, message_type text, payload jsonb, meta jsonb, due_at timestamptz)),
+       jobs AS (
+         INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for,
+                                   created_at, updated_at, dispatched, traceparent)
+         SELECT id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for, created_at,
+                created_at, dispatched, traceparent
+           FROM batch
+         RETURNING id)
+       INSERT INTO gateway.outbox (id, job_id, message_type, payload, meta, created_at, due_at)
+       SELECT outbox_id, id, message_type, payload, meta, created_at, due_at FROM batch WHERE outbox_id IS NOT NULL`,
+);
 
 @Injectable()
 export class JobsService {
@@ -206,8 +225,9 @@ export class JobsService {
    * instead of a Postgres array literal per column (pg builds those string by string: measured, the
    * largest allocator in the gateway). A job that runs now is its own outbox record (`dispatched` false
    * until its command is known to be with the broker): one row written instead of two, and none to delete.
+   * A group commit's batch goes as a prepared statement; in a caller's transaction, on its connection.
    */
-  private async insert(batch: readonly PreparedSubmission[], db: Queryable = this.db): Promise<void> {
+  private async insert(batch: readonly PreparedSubmission[], db?: Queryable): Promise<void> {
     const rows = batch.map(({ job, message, delayedUntil, scheduledFor, traceparent }) => ({
       id: job.id,
       tenant: job.tenant,
@@ -231,23 +251,9 @@ export class JobsService {
             due_at: delayedUntil,
           }),
     }));
-    await db.query(
-      `WITH batch AS (
-         SELECT * FROM json_to_recordset($1::json) AS t (
-           id uuid, tenant text, kind text, status text, max_attempts int, input jsonb, run_at timestamptz,
-           schedule_id uuid, scheduled_for timestamptz, created_at timestamptz, dispatched bool, traceparent text,
-           outbox_id uuid, message_type text, payload jsonb, meta jsonb, due_at timestamptz)),
-       jobs AS (
-         INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for,
-                                   created_at, updated_at, dispatched, traceparent)
-         SELECT id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for, created_at,
-                created_at, dispatched, traceparent
-           FROM batch
-         RETURNING id)
-       INSERT INTO gateway.outbox (id, job_id, message_type, payload, meta, created_at, due_at)
-       SELECT outbox_id, id, message_type, payload, meta, created_at, due_at FROM batch WHERE outbox_id IS NOT NULL`,
-      [JSON.stringify(rows)],
-    );
+    const json = JSON.stringify(rows);
+    if (db) await db.query(INSERT_SUBMISSIONS.text, [json]);
+    else await INSERT_SUBMISSIONS.run(this.db, [json]);
   }
 
   /** The caller's job; admins read any tenant's. Another tenant's job is "not found", never "forbidden". */

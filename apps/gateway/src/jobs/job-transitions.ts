@@ -33,35 +33,35 @@ type Of<T extends LifecycleChange['type']> = Extract<LifecycleChange, { type: T 
 const STARTED = new PreparedStatement<StartedRow>(
   'conveyor.gateway.jobs-started',
   `WITH ev AS (
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[]) AS e (job_id, event_id, attempt, at)),
-       per_job AS (
-         SELECT job_id, array_agg(DISTINCT event_id) AS events, max(attempt) AS attempt, min(at) AS at
-           FROM ev GROUP BY job_id),
-       ended AS (
-         SELECT * FROM unnest($5::uuid[], $6::jsonb[], $7::timestamptz[]) AS s (job_id, result, at)),
-       upd AS (
-         SELECT per_job.*, ended.result, ended.at AS finished_at, ended.job_id IS NOT NULL AS ending,
-                ended.job_id IS NOT NULL AND old.status NOT IN ('succeeded', 'failed') AS succeeding
-           FROM per_job JOIN gateway.jobs old ON old.id = per_job.job_id
-           LEFT JOIN ended ON ended.job_id = per_job.job_id)
-       UPDATE gateway.jobs j SET
-         attempts     = j.attempts + (SELECT count(*) FROM unnest(upd.events) e WHERE e <> ALL (j.started_events)),
-         started_events = j.started_events
-                          || ARRAY(SELECT e FROM unnest(upd.events) e WHERE e <> ALL (j.started_events)),
-         last_attempt = greatest(j.last_attempt, upd.attempt),
-         status       = CASE WHEN upd.succeeding THEN 'succeeded'
-                             WHEN j.status IN ('queued', 'scheduled', 'retrying') THEN 'running'
-                             ELSE j.status END,
-         started_at   = coalesce(j.started_at, upd.at),
-         result       = CASE WHEN upd.succeeding THEN upd.result ELSE j.result END,
-         error        = CASE WHEN upd.succeeding THEN NULL ELSE j.error END,
-         progress     = CASE WHEN upd.succeeding THEN 100 ELSE j.progress END,
-         finished_at  = CASE WHEN upd.succeeding THEN upd.finished_at ELSE j.finished_at END,
-         seq = j.seq + 1, updated_at = now()
-       FROM upd
-       WHERE j.id = upd.job_id AND NOT upd.events <@ j.started_events
-       RETURNING j.id, upd.ending AS ended, upd.succeeding AS finished, j.kind, j.status,
-                 extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[]) AS e (job_id, event_id, attempt, at)),
+  per_job AS (
+    SELECT job_id, array_agg(DISTINCT event_id) AS events, max(attempt) AS attempt, min(at) AS at
+      FROM ev GROUP BY job_id),
+  ended AS (
+    SELECT * FROM unnest($5::uuid[], $6::jsonb[], $7::timestamptz[]) AS s (job_id, result, at)),
+  upd AS (
+    SELECT per_job.*, ended.result, ended.at AS finished_at, ended.job_id IS NOT NULL AS ending,
+           ended.job_id IS NOT NULL AND old.status NOT IN ('succeeded', 'failed') AS succeeding
+      FROM per_job JOIN gateway.jobs old ON old.id = per_job.job_id
+      LEFT JOIN ended ON ended.job_id = per_job.job_id)
+  UPDATE gateway.jobs j SET
+    attempts     = j.attempts + (SELECT count(*) FROM unnest(upd.events) e WHERE e <> ALL (j.started_events)),
+    started_events = j.started_events
+                     || ARRAY(SELECT e FROM unnest(upd.events) e WHERE e <> ALL (j.started_events)),
+    last_attempt = greatest(j.last_attempt, upd.attempt),
+    status       = CASE WHEN upd.succeeding THEN 'succeeded'
+                        WHEN j.status IN ('queued', 'scheduled', 'retrying') THEN 'running'
+                        ELSE j.status END,
+    started_at   = coalesce(j.started_at, upd.at),
+    result       = CASE WHEN upd.succeeding THEN upd.result ELSE j.result END,
+    error        = CASE WHEN upd.succeeding THEN NULL ELSE j.error END,
+    progress     = CASE WHEN upd.succeeding THEN 100 ELSE j.progress END,
+    finished_at  = CASE WHEN upd.succeeding THEN upd.finished_at ELSE j.finished_at END,
+    seq = j.seq + 1, updated_at = now()
+  FROM upd
+  WHERE j.id = upd.job_id AND NOT upd.events <@ j.started_events
+  RETURNING j.id, upd.ending AS ended, upd.succeeding AS finished, j.kind, j.status,
+            extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
 );
 
 @Injectable()

@@ -70,19 +70,19 @@ export interface JobQuery {
 const INSERT_SUBMISSIONS = new PreparedStatement(
   'conveyor.gateway.insert-submissions',
   `WITH batch AS (
-         SELECT * FROM json_to_recordset($1::json) AS t (
-           id uuid, tenant text, kind text, status text, max_attempts int, input jsonb, run_at timestamptz,
-           schedule_id uuid, scheduled_for timestamptz, created_at timestamptz, dispatched bool, traceparent text,
-           outbox_id uuid, message_type text, payload jsonb, meta jsonb, due_at timestamptz)),
-       jobs AS (
-         INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for,
-                                   created_at, updated_at, dispatched, traceparent)
-         SELECT id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for, created_at,
-                created_at, dispatched, traceparent
-           FROM batch
-         RETURNING id)
-       INSERT INTO gateway.outbox (id, job_id, message_type, payload, meta, created_at, due_at)
-       SELECT outbox_id, id, message_type, payload, meta, created_at, due_at FROM batch WHERE outbox_id IS NOT NULL`,
+    SELECT * FROM json_to_recordset($1::json) AS t (
+      id uuid, tenant text, kind text, status text, max_attempts int, input jsonb, run_at timestamptz,
+      schedule_id uuid, scheduled_for timestamptz, created_at timestamptz, dispatched bool, traceparent text,
+      outbox_id uuid, message_type text, payload jsonb, meta jsonb, due_at timestamptz)),
+  jobs AS (
+    INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for,
+                              created_at, updated_at, dispatched, traceparent)
+    SELECT id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for, created_at,
+           created_at, dispatched, traceparent
+      FROM batch
+    RETURNING id)
+  INSERT INTO gateway.outbox (id, job_id, message_type, payload, meta, created_at, due_at)
+  SELECT outbox_id, id, message_type, payload, meta, created_at, due_at FROM batch WHERE outbox_id IS NOT NULL`,
 );
 
 @Injectable()

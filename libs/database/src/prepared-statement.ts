@@ -7,8 +7,8 @@ import { DatabaseUnavailableError } from './database-unavailable.js';
  * statement. Postgres parses and plans it once per connection, and once its generic plan proves as good as
  * the custom ones it only binds and executes it. Through TypeORM's `query()` every call is parsed and
  * planned again (unnamed statements), and goes through a query runner of its own besides. Measured in the
- * light bench with pg_stat_statements: planning took ~15 % of the time Postgres spent on the submit
- * INSERT and the lifecycle UPDATE (800 ms of 5.3 s for 22,200 jobs).
+ * light bench with pg_stat_statements (22,200 jobs): the submit INSERT and the lifecycle start UPDATE took
+ * 796 ms of planning besides 6.3 s of execution; prepared, 46 ms.
  *
  * Not for statements inside a transaction the caller holds: those run on that transaction's connection.
  */

@@ -23,12 +23,6 @@ export type LifecycleChange =
 
 type Of<T extends LifecycleChange['type']> = Extract<LifecycleChange, { type: T }>;
 
-/**
- * Lifecycle events applied to `gateway.jobs`. Each kind of change is one UPDATE whose WHERE clause encodes
- * the allowed transitions, so events may arrive late, twice or out of order and a job never moves
- * backwards (a late `started` cannot undo `succeeded`; attempts only grow). Every visible change bumps
- * `seq`. Events that arrive together are applied together (group commit), kind by kind in lifecycle order.
- */
 /** Starts, and ends that came with them (see {@link JobTransitions.started}); the hottest UPDATE there is. */
 const STARTED = new PreparedStatement<StartedRow>(
   'conveyor.gateway.jobs-started',
@@ -64,6 +58,12 @@ const STARTED = new PreparedStatement<StartedRow>(
             extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
 );
 
+/**
+ * Lifecycle events applied to `gateway.jobs`. Each kind of change is one UPDATE whose WHERE clause encodes
+ * the allowed transitions, so events may arrive late, twice or out of order and a job never moves
+ * backwards (a late `started` cannot undo `succeeded`; attempts only grow). Every visible change bumps
+ * `seq`. Events that arrive together are applied together (group commit), kind by kind in lifecycle order.
+ */
 @Injectable()
 export class JobTransitions {
   private readonly changes = new GroupCommitter<LifecycleChange>((batch) => this.write(batch), {

@@ -316,7 +316,6 @@ async function counted(sql: pg.Client, where: string): Promise<number> {
  * this load driver, from /proc. The broker and Postgres are shared with anything else running here.
  */
 function cpuSeconds(stack: Stack): Record<string, [number, number]> {
-  const of = cpuSecondsOf;
   const byName = (pattern: RegExp): [number, number] =>
     readdirSync('/proc')
       .filter((d) => /^\d+$/.test(d))
@@ -324,7 +323,7 @@ function cpuSeconds(stack: Stack): Record<string, [number, number]> {
         (sum, pid) => {
           try {
             if (!pattern.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) return sum;
-            const [user, sys] = of(Number(pid));
+            const [user, sys] = cpuSecondsOf(Number(pid));
             return [sum[0] + user, sum[1] + sys];
           } catch {
             return sum;
@@ -333,9 +332,9 @@ function cpuSeconds(stack: Stack): Record<string, [number, number]> {
         [0, 0],
       );
   const result: Record<string, [number, number]> = {};
-  for (const [service, child] of stack.processes) result[service] = of(child.pid);
+  for (const [service, child] of stack.processes) result[service] = cpuSecondsOf(child.pid);
   result.rabbitmq = byName(/beam\.smp/);
   result.postgres = byName(/^postgres/);
-  result['load driver'] = of(process.pid);
+  result['load driver'] = cpuSecondsOf(process.pid);
   return result;
 }

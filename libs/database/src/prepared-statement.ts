@@ -19,11 +19,11 @@ export class PreparedStatement<Row extends pg.QueryResultRow = pg.QueryResultRow
     readonly text: string,
   ) {}
 
-  async run(db: DataSource, values: readonly unknown[]): Promise<Row[]> {
+  async run(db: DataSource, values: unknown[]): Promise<Row[]> {
     // TypeORM's Postgres driver keeps its pg.Pool as `master` (undefined until initialized, after destroy).
     const pool = (db.driver as unknown as { master?: pg.Pool }).master;
     if (!pool) throw new DatabaseUnavailableError();
-    const result = await pool.query<Row>({ name: this.name, text: this.text, values: [...values] });
+    const result = await pool.query<Row>({ name: this.name, text: this.text, values });
     return result.rows;
   }
 }

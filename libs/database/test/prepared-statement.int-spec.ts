@@ -16,13 +16,16 @@ describe('PreparedStatement against Postgres', () => {
     await db.drop();
   });
 
-  it('runs on every connection of the pool, prepared by name once per connection', async () => {
-    const source = await createDataSource({
-      url: db.url,
+  const open = (url = db.url, poolSize?: number) =>
+    createDataSource({
+      url,
       schema: 'public',
       applicationName: 'prepared-test',
-      poolSize: 3,
+      ...(poolSize === undefined ? {} : { poolSize }),
     }).initialize();
+
+  it('runs on every connection of the pool, prepared by name once per connection', async () => {
+    const source = await open(db.url, 3);
     try {
       // More at once than the pool has connections: each one prepares it, then reuses it.
       const results = await Promise.all(Array.from({ length: 12 }, (_, i) => twice.run(source, [i])));
@@ -37,11 +40,7 @@ describe('PreparedStatement against Postgres', () => {
   });
 
   it('says the database is unavailable once its DataSource is closed (a 503, not a 500)', async () => {
-    const source = await createDataSource({
-      url: db.url,
-      schema: 'public',
-      applicationName: 'x',
-    }).initialize();
+    const source = await open();
     await source.destroy();
     const error = await twice.run(source, [1]).catch((e: unknown) => e);
     expect(isDatabaseUnavailable(error)).toBe(true);
@@ -52,11 +51,7 @@ describe('PreparedStatement against Postgres', () => {
     const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port) });
     const url = new URL(db.url);
     url.host = `127.0.0.1:${proxy.port}`;
-    const source = await createDataSource({
-      url: url.toString(),
-      schema: 'public',
-      applicationName: 'x',
-    }).initialize();
+    const source = await open(url.toString());
     try {
       expect(await twice.run(source, [2])).toEqual([{ n: 4 }]);
       await proxy.cut();

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import type { DataSource } from 'typeorm';
 import type { MessagePublisher } from '#messaging';
-import { OutboxPublisher } from './outbox.publisher.js';
+import { MARK_AFTER_MS, OutboxPublisher } from './outbox.publisher.js';
 
 function setUp(failures: number) {
   const marked: string[][] = [];
@@ -40,6 +40,27 @@ describe(OutboxPublisher.name, () => {
     expect(marked).toEqual([[a, b, c]]);
     await outbox.markDispatched(); // nothing left
     expect(marked).toHaveLength(1);
+  });
+
+  it('marks a job once a whole period has passed since its confirm, and then stops its timer', async () => {
+    jest.useFakeTimers();
+    try {
+      const { outbox, marked, command } = setUp(0);
+      const [a, b] = [randomUUID(), randomUUID()];
+      await outbox.dispatch(command(a));
+      await jest.advanceTimersByTimeAsync(MARK_AFTER_MS); // a was confirmed less than a period ago
+      expect(marked).toEqual([]);
+      await outbox.dispatch(command(b));
+      await jest.advanceTimersByTimeAsync(MARK_AFTER_MS);
+      expect(marked).toEqual([[a]]);
+      await jest.advanceTimersByTimeAsync(MARK_AFTER_MS);
+      expect(marked).toEqual([[a], [b]]);
+      await jest.advanceTimersByTimeAsync(MARK_AFTER_MS * 4);
+      expect(marked).toHaveLength(2);
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('stops keeping them once the application shuts down', async () => {

@@ -6,8 +6,13 @@ import { GroupCommitter } from '#database';
 import { errorMessageOf, MessagePublisher, type EnvelopeMeta } from '#messaging';
 import type { OutboxMessage } from './outbox.entity.js';
 
-/** How long confirmed jobs are collected before the ones still waiting are marked `dispatched`. */
-const MARK_AFTER_MS = 500;
+/**
+ * A confirmed job still waiting after this long (at most twice this) is marked `dispatched`. Measured in the
+ * light bench: jobs start 18 ms (p50) / 50 ms (p99) after their submit, but when every job confirmed within
+ * a period was marked at its end, those confirmed just before it were still waiting: 5,127 of 20,000 jobs
+ * took a write for nothing.
+ */
+export const MARK_AFTER_MS = 500;
 /** Confirmed jobs kept for marking while Postgres does not answer. */
 const MAX_UNMARKED = 100_000;
 
@@ -25,8 +30,9 @@ export class OutboxPublisher implements BeforeApplicationShutdown {
     lanes: 1,
   });
 
-  /** Jobs whose command the broker confirmed, not yet marked (see {@link dispatch}). */
-  private confirmedJobs: string[] = [];
+  /** Jobs whose command the broker confirmed during this period, and during the one before (see {@link dispatch}). */
+  private confirmedNow: string[] = [];
+  private confirmedBefore: string[] = [];
   private marking?: NodeJS.Timeout;
   private closed = false;
 
@@ -78,29 +84,41 @@ export class OutboxPublisher implements BeforeApplicationShutdown {
 
   /**
    * The fast path for a job that runs now (its row is its outbox record): publish the command; once it is
-   * confirmed, the job is marked `dispatched` within half a second — unless a worker has started it by
-   * then, which already moved it past its first version (`seq = 1`) and out of the relay's sight, so most
-   * jobs need no write for this at all. Never throws; if the publish or the mark fails, the relay
-   * publishes the job after its grace (a duplicate at worst, which consumers absorb).
+   * confirmed, the job is marked `dispatched` between one and two {@link MARK_AFTER_MS} later, unless a
+   * worker has started it by then. A start moves the job past its first version (`seq = 1`) and out of the
+   * relay's sight, so most jobs need no write for this at all. Never throws; if the publish or the mark
+   * fails, the relay publishes the job after its grace (a duplicate at worst, which consumers absorb).
    */
   async dispatch(command: OutboxMessage): Promise<void> {
     if (!(await this.publish(command, { fresh: true })) || this.closed) return;
-    this.confirmedJobs.push(command.jobId);
+    this.confirmedNow.push(command.jobId);
     this.markSoon();
   }
 
   private markSoon(): void {
     this.marking ??= setTimeout(() => {
-      void this.markDispatched();
+      this.marking = undefined;
+      // Marked: the jobs confirmed a whole period ago at least. The period's own wait for the next one.
+      const due = this.confirmedBefore;
+      this.confirmedBefore = this.confirmedNow;
+      this.confirmedNow = [];
+      void this.mark(due).finally(() => {
+        if (this.confirmedBefore.length > 0) this.markSoon();
+      });
     }, MARK_AFTER_MS);
   }
 
-  /** Marks the confirmed jobs that are still waiting in their first version. */
+  /** Marks every confirmed job that is still waiting in its first version, now (shutdown, tests). */
   async markDispatched(): Promise<void> {
     clearTimeout(this.marking);
     this.marking = undefined;
-    const ids = this.confirmedJobs;
-    this.confirmedJobs = [];
+    const due = this.confirmedBefore.concat(this.confirmedNow);
+    this.confirmedBefore = [];
+    this.confirmedNow = [];
+    await this.mark(due);
+  }
+
+  private async mark(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     try {
       await this.db.query(
@@ -112,7 +130,7 @@ export class OutboxPublisher implements BeforeApplicationShutdown {
       // Tried again with the next ones (Postgres away for a while): the fewer left unmarked, the fewer
       // duplicates the relay sends once it can read again. Beyond a bound, the relay's duplicates it is.
       if (this.closed) return;
-      this.confirmedJobs = ids.concat(this.confirmedJobs).slice(0, MAX_UNMARKED);
+      this.confirmedBefore = ids.concat(this.confirmedBefore).slice(0, MAX_UNMARKED);
       this.markSoon();
       this.logger.warn(
         `${ids.length} confirmed job(s) not marked dispatched yet (trying again): ${errorMessageOf(error)}`,

@@ -27,7 +27,7 @@ const BATCH = 500;
 
 /**
  * How long a job that runs now is left to the fast path before the relay publishes it: well past the
- * moment its confirm is marked (half a second), so a busy gateway does not send it twice.
+ * moment its confirm is marked (within a second), so a busy gateway does not send it twice.
  */
 const JOB_RELAY_GRACE = '5 seconds';
 

@@ -198,10 +198,15 @@ describe('a report, end to end through the gateway', () => {
   });
 
   it('serves the OpenAPI document and Swagger UI', async () => {
-    const doc = await json<{ paths: Record<string, unknown> }>(await call('/docs-json'));
+    const doc = await json<{ paths: Record<string, { get?: { responses: Record<string, unknown> } }> }>(
+      await call('/docs-json'),
+    );
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining(['/v1/reports', '/v1/echo', '/v1/jobs', '/v1/jobs/{id}']),
     );
+    for (const probe of ['/health/live', '/health/ready']) {
+      expect(Object.keys(doc.paths[probe]?.get?.responses ?? {})).toEqual(['200', '503']);
+    }
     expect((await call('/docs')).status).toBe(200);
   });
 });

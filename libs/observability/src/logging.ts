@@ -1,6 +1,7 @@
+import { createRequire } from 'node:module';
 import type { LoggerService } from '@nestjs/common';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 
 export type LogFormat = 'json' | 'pretty';
 
@@ -17,6 +18,8 @@ export function createLogger(service: string, level: LevelWithSilent, format: Lo
     formatters: { level: (label: string) => ({ level: label }) },
   };
   if (format === 'json') return pino(options);
+  // Loaded only here: production processes log JSON and need not carry the pretty-printer (~1 MiB of heap).
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
   return pino(
     options,
     pretty({

@@ -118,6 +118,7 @@ async function runWorkload(N: number, C: number, CPU_MS: number, rate?: number):
     held?.kill('SIGSTOP');
     const commitsBefore = await commits();
     const walBefore = await walPosition(sql);
+    const runtimeBefore = await gatewayRuntime(stack.urls.gateway);
     const cpuBefore = cpuSeconds(stack);
     const firstSubmit = Date.now();
     const latencies =
@@ -141,6 +142,7 @@ async function runWorkload(N: number, C: number, CPU_MS: number, rate?: number):
     const commitsPerJob = (await commits()) - commitsBefore;
     const walPerJob = (await walBytesSince(sql, walBefore)) / N;
     const cpuAfter = cpuSeconds(stack);
+    const runtime = await gatewayRuntime(stack.urls.gateway);
     const endToEndSeconds = ((rows[0]?.last.getTime() ?? Date.now()) - firstSubmit) / 1000;
     latencies.sort((a, b) => a - b);
     const pct = (p: number) => percentile(latencies, p);
@@ -166,6 +168,11 @@ async function runWorkload(N: number, C: number, CPU_MS: number, rate?: number):
       ['failed jobs', rows[0]?.failed ?? '?'],
       ['Postgres transactions per job (all services)', (commitsPerJob / N).toFixed(2)],
       ['Postgres WAL per job (the whole cluster)', `${Math.round(walPerJob)} bytes`],
+      [
+        "gateway's event loop over the run: delay p99 / max; GC",
+        `${ms(runtime.lagP99)} / ${ms(runtime.lagMax)} ms; ${runtime.gcCount - runtimeBefore.gcCount} pauses, ` +
+          `${ms(runtime.gcSeconds - runtimeBefore.gcSeconds)} ms in all, ${runtime.majorCount - runtimeBefore.majorCount} major`,
+      ],
       ...Object.entries(rss).map(([service, mib]): [string, string] => [`peak RSS ${service}`, `${mib} MiB`]),
       ['peak RSS, four services', `${peakRssTotal} MiB`],
       [
@@ -304,6 +311,42 @@ async function walBytesSince(sql: pg.Client, lsn: string): Promise<number> {
     lsn,
   ]);
   return Number(rows[0]?.n ?? 0);
+}
+
+interface GatewayRuntime {
+  /** Event-loop delay since the last scrape (prom-client resets its histogram at every scrape). */
+  readonly lagP99: number;
+  readonly lagMax: number;
+  /** GC pauses since the start, all kinds, and of them the full (major) collections. */
+  readonly gcCount: number;
+  readonly gcSeconds: number;
+  readonly majorCount: number;
+}
+
+/**
+ * The gateway's own view of its event loop and GC, from its /metrics. Requests that arrive together are
+ * taken in by one event-loop turn, so a long turn delays all of them, whether it was long for work, for a
+ * GC pause, or for waiting on a core the other processes hold: the submit p99 is made of such turns.
+ */
+async function gatewayRuntime(gateway: string): Promise<GatewayRuntime> {
+  const text = await (await fetch(new URL('/metrics', gateway))).text();
+  const value = (name: string, labels = '') =>
+    text
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+      .filter((line) => line.includes(labels))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  return {
+    lagP99: value('nodejs_eventloop_lag_p99_seconds'),
+    lagMax: value('nodejs_eventloop_lag_max_seconds'),
+    gcCount: value('nodejs_gc_duration_seconds_count'),
+    gcSeconds: value('nodejs_gc_duration_seconds_sum'),
+    majorCount: value('nodejs_gc_duration_seconds_count', 'kind="major"'),
+  };
+}
+
+function ms(seconds: number): string {
+  return (seconds * 1000).toFixed(1);
 }
 
 async function counted(sql: pg.Client, where: string): Promise<number> {

@@ -1,4 +1,5 @@
 import { DataSource, type MixedList, type EntitySchema } from 'typeorm';
+import { clientWithAnswerDeadline } from './answer-deadline.js';
 
 export interface DatabaseOptions {
   readonly url: string;
@@ -12,13 +13,23 @@ export interface DatabaseOptions {
   /** Shown in pg_stat_activity. */
   readonly applicationName: string;
   readonly poolSize?: number;
+  /** Postgres cancels a statement that runs longer (`statement_timeout`). Default 30 s. */
+  readonly statementTimeoutMs?: number;
+  /**
+   * A query whose answer has not come by then fails as a connection error and its connection is dropped:
+   * the server is frozen or out of reach without having said so (see `clientWithAnswerDeadline`).
+   * Default: the statement timeout plus 5 s.
+   */
+  readonly answerDeadlineMs?: number;
 }
 
 /**
  * A DataSource that fails fast when Postgres is away (so the API answers 503 in about a second, not after
- * a hang) and never synchronizes the schema: schema changes are migrations.
+ * a hang), gives up on a Postgres that stops answering (`answerDeadlineMs`), and never synchronizes the
+ * schema: schema changes are migrations.
  */
 export function createDataSource(options: DatabaseOptions): DataSource {
+  const statementTimeoutMs = options.statementTimeoutMs ?? 30_000;
   return new DataSource({
     type: 'postgres',
     url: options.url,
@@ -35,7 +46,8 @@ export function createDataSource(options: DatabaseOptions): DataSource {
       connectionTimeoutMillis: 1000,
       idleTimeoutMillis: 30_000,
       application_name: options.applicationName,
-      statement_timeout: 30_000,
+      statement_timeout: statementTimeoutMs,
+      Client: clientWithAnswerDeadline(options.answerDeadlineMs ?? statementTimeoutMs + 5_000),
     },
   });
 }

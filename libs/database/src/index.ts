@@ -1,3 +1,4 @@
+export * from './answer-deadline.js';
 export * from './data-source.js';
 export * from './database-readiness.js';
 export * from './database-unavailable.js';

@@ -7,6 +7,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 export class TcpProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
+  private readonly pairs = new Set<[Socket, Socket]>();
+  private frozen = false;
   private boundPort = 0;
 
   private constructor(private readonly target: { host: string; port: number }) {}
@@ -32,7 +34,15 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
-      client.pipe(upstream).pipe(client);
+      const pair: [Socket, Socket] = [client, upstream];
+      this.pairs.add(pair);
+      client.on('close', () => this.pairs.delete(pair));
+      if (this.frozen) {
+        client.pause();
+        upstream.pause();
+      } else {
+        client.pipe(upstream).pipe(client);
+      }
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -56,6 +66,26 @@ export class TcpProxy {
           resolve();
         }),
       );
+  }
+
+  /**
+   * Stops passing bytes either way but keeps every connection open (and accepts new ones, which get
+   * nothing either): a dependency frozen, or a network path gone silent without a reset. Nothing is lost;
+   * {@link thaw} passes on what waited.
+   */
+  freeze(): void {
+    this.frozen = true;
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  thaw(): void {
+    this.frozen = false;
+    for (const [client, upstream] of this.pairs) client.pipe(upstream).pipe(client);
   }
 
   /** Accepts connections again, on the same port. */

@@ -8,9 +8,9 @@ type Query = (...args: unknown[]) => unknown;
  * `statement_timeout` makes a live server cancel a long statement itself and answer with an error. A
  * server that is frozen, or behind a network path that went silent without a reset (a failover that left
  * the old primary's connections open, a partition), answers nothing at all, and TCP may take a quarter of
- * an hour to notice. Measured before this: with the connections to Postgres frozen, a submit hung until
- * its client gave up (45 s in the test), and so did every submit after it, since they waited behind the
- * one group-commit INSERT that was stuck.
+ * an hour to notice. Seen before this, with a gateway's connections to Postgres frozen by a proxy: a
+ * submit hung until its client gave up at 45 s, and so did every submit after it, queued behind the one
+ * group-commit INSERT that was stuck.
  *
  * When a query has waited `deadlineMs` for its answer, the client destroys its connection. The query, and
  * any queued behind it on that client, then fail as a connection error ("Connection terminated", which
@@ -40,17 +40,13 @@ export function clientWithAnswerDeadline(deadlineMs: number): typeof pg.Client {
           clearTimeout(timer);
         };
         const last = args.at(-1);
-        if (typeof last === 'function') {
+        const callback =
+          typeof last === 'function' ? (last as (...results: unknown[]) => unknown) : undefined;
+        if (callback) {
           args[args.length - 1] = (...results: unknown[]) => {
             stop();
-            (last as (...results: unknown[]) => unknown)(...results);
+            callback(...results);
           };
-          try {
-            return query(...args);
-          } catch (error) {
-            stop();
-            throw error;
-          }
         }
         let result: unknown;
         try {
@@ -59,6 +55,7 @@ export function clientWithAnswerDeadline(deadlineMs: number): typeof pg.Client {
           stop();
           throw error;
         }
+        if (callback) return result; // the callback stops the timer
         if (typeof (result as Promise<unknown> | undefined)?.finally !== 'function') {
           stop();
           return result;

@@ -13,6 +13,10 @@ function swaggerRequestsOf(body: string): string[] {
   const hooks = `let port;
     export function initialize(data) { port = data.port; }
     export async function resolve(specifier, context, next) {
+      if (specifier === 'conveyor-test:flush') {
+        port.postMessage(specifier);
+        return { url: 'data:text/javascript,', shortCircuit: true };
+      }
       if (/^@nestjs\\/swagger(\\/|$)/.test(specifier)) port.postMessage(specifier);
       return next(specifier, context);
     }`;
@@ -21,7 +25,9 @@ function swaggerRequestsOf(body: string): string[] {
     import { MessageChannel } from 'node:worker_threads';
     const seen = [];
     const { port1, port2 } = new MessageChannel();
-    port1.on('message', (specifier) => seen.push(specifier));
+    let flushed;
+    const allReported = new Promise((resolve) => (flushed = resolve));
+    port1.on('message', (specifier) => (specifier === 'conveyor-test:flush' ? flushed() : seen.push(specifier)));
     register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}), {
       data: { port: port2 },
       transferList: [port2],
@@ -32,7 +38,9 @@ function swaggerRequestsOf(body: string): string[] {
       return load.call(this, request, ...rest);
     };
     ${body}
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The hooks report over one port, in order: once this import's marker is back, so is all before it.
+    await import('conveyor-test:flush');
+    await allReported;
     port1.close();
     process.stdout.write('SEEN ' + JSON.stringify(seen) + '\\n');`;
   const child = spawnSync(

@@ -6,7 +6,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
  */
 export class TcpProxy {
   private server?: Server;
-  private readonly sockets = new Set<Socket>();
+  /** Each connection as [client side, upstream side]; when either side goes, both do. */
   private readonly pairs = new Set<[Socket, Socket]>();
   private frozen = false;
   private boundPort = 0;
@@ -26,17 +26,14 @@ export class TcpProxy {
   private async listen(port: number): Promise<void> {
     const server = createServer((client) => {
       const upstream = connect(this.target.port, this.target.host);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
       const pair: [Socket, Socket] = [client, upstream];
       this.pairs.add(pair);
-      client.on('close', () => this.pairs.delete(pair));
+      const end = () => {
+        this.pairs.delete(pair);
+        client.destroy();
+        upstream.destroy();
+      };
+      for (const socket of pair) socket.on('close', end).on('error', end);
       if (this.frozen) {
         client.pause();
         upstream.pause();
@@ -59,7 +56,7 @@ export class TcpProxy {
   async cut(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
+    for (const pair of this.pairs) for (const socket of pair) socket.destroy();
     if (server)
       await new Promise<void>((resolve) =>
         server.close(() => {

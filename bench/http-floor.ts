@@ -120,7 +120,7 @@ async function drive(server: Server, N: number, C: number): Promise<Run> {
     const [serverUser0, serverSys0] = cpuSecondsOf(pid);
     const [driverUser0, driverSys0] = cpuSecondsOf(process.pid);
     const started = performance.now();
-    const latencies = await run(N);
+    const latencies = (await run(N)).ms;
     const seconds = (performance.now() - started) / 1000;
     const [serverUser, serverSys] = cpuSecondsOf(pid);
     const [driverUser, driverSys] = cpuSecondsOf(process.pid);

@@ -17,14 +17,14 @@
  *   BENCH_WARMUP=200 npm run bench -- …           fewer light warm-up jobs than the default 2,000
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Stack, waitFor } from '#testing';
 import { HttpConnection } from './http-connection.js';
-import { calibrate, cpuSecondsOf, percentile, submitAll, type Submit } from './measure.js';
+import { calibrate, p99BySecond, percentile, submitAll, submitAtRate } from './measure.js';
+import { committed, counted, cpuSeconds, gatewayRuntime, walBytesSince, walPosition } from './readings.js';
 
 const { values } = parseArgs({
   options: {
@@ -116,6 +116,9 @@ async function runWorkload(N: number, C: number, CPU_MS: number, rate?: number):
     // so the submit figures are the intake's alone — the gateway, Postgres and the broker accepting work
     // with nothing running — and the end-to-end figure includes the drain of the whole backlog.
     held?.kill('SIGSTOP');
+    // The peak RSS figures are the run's: start-up (migrations, the orders seed) and warm-up peak apart.
+    const startupRss = stack.peakRssMiB();
+    stack.resetPeakRss();
     const commitsBefore = await commits();
     const walBefore = await walPosition(sql);
     const runtimeBefore = await gatewayRuntime(stack.urls.gateway);
@@ -144,8 +147,8 @@ async function runWorkload(N: number, C: number, CPU_MS: number, rate?: number):
     const cpuAfter = cpuSeconds(stack);
     const runtime = await gatewayRuntime(stack.urls.gateway);
     const endToEndSeconds = ((rows[0]?.last.getTime() ?? Date.now()) - firstSubmit) / 1000;
-    latencies.sort((a, b) => a - b);
-    const pct = (p: number) => percentile(latencies, p);
+    const sorted = [...latencies.ms].sort((a, b) => a - b);
+    const pct = (p: number) => percentile(sorted, p);
     const rss = stack.peakRssMiB();
     const peakRssTotal = Object.values(rss).reduce((a, b) => a + b, 0);
     const memory = stack.memoryMiB();
@@ -160,6 +163,7 @@ async function runWorkload(N: number, C: number, CPU_MS: number, rate?: number):
         `${WARM_UP_LIGHT} light echo jobs, then ${ownWarmUp} of the workload's`,
       ],
       ['submit p50 / p95 / p99', `${pct(50).toFixed(1)} / ${pct(95).toFixed(1)} / ${pct(99).toFixed(1)} ms`],
+      ['submit p99 by second of the run (submits in it)', p99BySecond(latencies)],
       ['submit throughput', `${Math.round(N / submitSeconds)} req/s`],
       [
         'end-to-end throughput',
@@ -173,8 +177,14 @@ async function runWorkload(N: number, C: number, CPU_MS: number, rate?: number):
         `${ms(runtime.lagP99)} / ${ms(runtime.lagMax)} ms; ${runtime.gcCount - runtimeBefore.gcCount} pauses, ` +
           `${ms(runtime.gcSeconds - runtimeBefore.gcSeconds)} ms in all, ${runtime.majorCount - runtimeBefore.majorCount} major`,
       ],
-      ...Object.entries(rss).map(([service, mib]): [string, string] => [`peak RSS ${service}`, `${mib} MiB`]),
-      ['peak RSS, four services', `${peakRssTotal} MiB`],
+      ...Object.entries(rss).map(([service, mib]): [string, string] => [
+        `peak RSS ${service} during the run (before it)`,
+        `${mib} MiB (${startupRss[service] ?? '?'} MiB)`,
+      ]),
+      [
+        'peak RSS, four services, during the run (before it)',
+        `${peakRssTotal} MiB (${Object.values(startupRss).reduce((a, b) => a + b, 0)} MiB)`,
+      ],
       [
         'RSS / PSS at the end, four services',
         `${memory.rss} / ${memory.pss} MiB (PSS splits the pages the processes share, mostly node's own code, between them)`,
@@ -235,7 +245,7 @@ if (
     ['light: submit p99', `${light.submitP99.toFixed(1)} ms`],
     ['heavy: end-to-end jobs/s', `${heavy.jobsPerSecond}   (npm run bench -- --n 200 --c 50 --cpu-ms 50)`],
     ['heavy: submit p99 during the run', `${heavy.submitP99.toFixed(1)} ms`],
-    ['light: peak RSS, four services', `${light.peakRssTotal} MiB`],
+    ['light: peak RSS, four services, during the run', `${light.peakRssTotal} MiB`],
     [
       'machine speed before the light run',
       `${light.speedMs.toFixed(0)} ms (fixed CPU loop; lower is faster)`,
@@ -248,136 +258,6 @@ if (
   process.stdout.write(`appended to bench/RESULTS.md: ${row}`);
 }
 
-/**
- * Open loop: job i is due `i / rate` seconds after the first, answered or not; it waits for a free
- * connection when all are busy, and its latency counts from when it was due, so a stall shows in full
- * instead of being hidden by clients that slowed down with it (coordinated omission). Timers fire at
- * ~1 ms granularity: jobs that fell due meanwhile go out together, and their lateness counts too.
- */
-async function submitAtRate(
-  connections: readonly HttpConnection[],
-  rate: number,
-  count: number,
-  submit: Submit,
-): Promise<number[]> {
-  if (!(rate > 0)) throw new Error(`--rate must be a positive number of jobs per second, not ${rate}`);
-  const idle = [...connections];
-  const waiting: ((connection: HttpConnection) => void)[] = [];
-  const acquire = () => idle.pop() ?? new Promise<HttpConnection>((resolve) => waiting.push(resolve));
-  const release = (connection: HttpConnection) => {
-    const next = waiting.shift();
-    if (next) next(connection);
-    else idle.push(connection);
-  };
-  const latencies: number[] = [];
-  const one = async (due: number) => {
-    const connection = await acquire();
-    try {
-      await submit(connection);
-    } finally {
-      release(connection);
-    }
-    latencies.push(performance.now() - due);
-  };
-  const start = performance.now();
-  const submissions: Promise<void>[] = [];
-  for (let i = 0; i < count; i++) {
-    const due = start + (i * 1000) / rate;
-    const ahead = due - performance.now();
-    if (ahead > 0) await sleep(ahead);
-    submissions.push(one(due));
-  }
-  await Promise.all(submissions);
-  return latencies;
-}
-
-/** Committed transactions in the bench database so far (pg_stat_database lags by up to ~0.5 s). */
-async function committed(sql: pg.Client): Promise<number> {
-  await sql.query('SELECT pg_stat_force_next_flush()');
-  const { rows } = await sql.query<{ n: string }>(
-    'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()',
-  );
-  return Number(rows[0]?.n ?? 0);
-}
-
-/** Where Postgres's write-ahead log is now (cluster-wide: every database on the server writes to it). */
-async function walPosition(sql: pg.Client): Promise<string> {
-  const { rows } = await sql.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-  return rows[0]?.lsn ?? '0/0';
-}
-
-async function walBytesSince(sql: pg.Client, lsn: string): Promise<number> {
-  const { rows } = await sql.query<{ n: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS n', [
-    lsn,
-  ]);
-  return Number(rows[0]?.n ?? 0);
-}
-
-interface GatewayRuntime {
-  /** Event-loop delay since the last scrape (prom-client resets its histogram at every scrape). */
-  readonly lagP99: number;
-  readonly lagMax: number;
-  /** GC pauses since the start, all kinds, and of them the full (major) collections. */
-  readonly gcCount: number;
-  readonly gcSeconds: number;
-  readonly majorCount: number;
-}
-
-/**
- * The gateway's own view of its event loop and GC, from its /metrics. Requests that arrive together are
- * taken in by one event-loop turn, so a long turn delays all of them, whether it was long for work, for a
- * GC pause, or for waiting on a core the other processes hold: the submit p99 is made of such turns.
- */
-async function gatewayRuntime(gateway: string): Promise<GatewayRuntime> {
-  const text = await (await fetch(new URL('/metrics', gateway))).text();
-  const value = (name: string, labels = '') =>
-    text
-      .split('\n')
-      .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-      .filter((line) => line.includes(labels))
-      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-  return {
-    lagP99: value('nodejs_eventloop_lag_p99_seconds'),
-    lagMax: value('nodejs_eventloop_lag_max_seconds'),
-    gcCount: value('nodejs_gc_duration_seconds_count'),
-    gcSeconds: value('nodejs_gc_duration_seconds_sum'),
-    majorCount: value('nodejs_gc_duration_seconds_count', 'kind="major"'),
-  };
-}
-
 function ms(seconds: number): string {
   return (seconds * 1000).toFixed(1);
-}
-
-async function counted(sql: pg.Client, where: string): Promise<number> {
-  const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM gateway.jobs WHERE ${where}`);
-  return Number(rows[0]?.n ?? 0);
-}
-
-/**
- * CPU seconds [user, system] used so far by each service, the RabbitMQ node, every Postgres process and
- * this load driver, from /proc. The broker and Postgres are shared with anything else running here.
- */
-function cpuSeconds(stack: Stack): Record<string, [number, number]> {
-  const byName = (pattern: RegExp): [number, number] =>
-    readdirSync('/proc')
-      .filter((d) => /^\d+$/.test(d))
-      .reduce<[number, number]>(
-        (sum, pid) => {
-          try {
-            if (!pattern.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) return sum;
-            const [user, sys] = cpuSecondsOf(Number(pid));
-            return [sum[0] + user, sum[1] + sys];
-          } catch {
-            return sum;
-          }
-        },
-        [0, 0],
-      );
-  const result: Record<string, [number, number]> = {};
-  for (const [service, child] of stack.processes) result[service] = cpuSecondsOf(child.pid);
-  result.rabbitmq = byName(/beam\.smp/);
-  result.postgres = byName(/^postgres/);
-  result['load driver'] = cpuSecondsOf(process.pid);
-  return result;
 }

@@ -11,6 +11,7 @@ import { EchoController } from './echo/echo.controller.js';
 import type { GatewayConfig } from './gateway.config.js';
 import { GATEWAY_CONFIG } from './gateway.tokens.js';
 import { IdempotencyKeysJanitor } from './jobs/idempotency-keys.janitor.js';
+import { JobRetention } from './jobs/job-retention.js';
 import { JobEventsHandler } from './jobs/job-events.handler.js';
 import { JobTransitions } from './jobs/job-transitions.js';
 import { JobsController } from './jobs/jobs.controller.js';
@@ -45,7 +46,7 @@ export class GatewayModule {
       imports: [
         MessagingModule.forRoot(messagingOptionsFrom(SERVICE_NAME, config)),
         MetricsModule.forRoot(SERVICE_NAME),
-        databaseModule(gatewayDatabase(config)),
+        databaseModule(gatewayDatabase(config), config),
         HealthModule.forRoot({
           inject: [DataSource, AmqpTransport, MessagePublisher],
           readiness: (db: DataSource, transport: AmqpTransport, publisher: MessagePublisher) => [
@@ -78,6 +79,7 @@ export class GatewayModule {
         QueueStatsReader,
         JobTransitions,
         IdempotencyKeysJanitor,
+        JobRetention,
         OutboxPublisher,
         OutboxRelay,
         ReportDownloads,

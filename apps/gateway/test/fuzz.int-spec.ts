@@ -269,4 +269,47 @@ describe('gateway: property-based fuzzing of every route', () => {
       { numRuns: 500 },
     );
   });
+
+  it('answers 400, never 5xx, for text Postgres cannot store in any string field, and for any cursor', async () => {
+    const unstorable = fc
+      .tuple(
+        fc.string({ maxLength: 20 }),
+        fc.constantFrom('\u0000', '\ud800', '\udfff', '\udc00\ud800'),
+        fc.string({ maxLength: 20 }),
+      )
+      .map(([before, bad, after]) => `${before}${bad}${after}`);
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .constantFrom(...SUBMIT_ROUTES)
+          .chain((route) =>
+            fc.tuple(fc.constant(route), fc.constantFrom(...STRING_FIELDS[route]!), unstorable),
+          ),
+        async ([route, field, value]) => {
+          const { status, text } = await send('POST', route, { ...VALID[route], [field]: value });
+          expect([route, field, status]).toEqual([route, field, 400]);
+          noLeak(text, status);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    const time = fc.oneof(
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.string({ maxLength: 30 }),
+      fc.constantFrom(
+        '2024-02-30T00:00:00.000Z',
+        '1',
+        '0000-01-01T00:00:00.000Z',
+        '+275760-09-13T00:00:00.000Z',
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(time, fc.uuid(), async (createdAt, id) => {
+        const cursor = Buffer.from(`${createdAt}|${id}`, 'utf8').toString('base64url');
+        const { status } = await send('GET', `/v1/jobs?cursor=${cursor}`);
+        expect([createdAt, status < 500]).toEqual([createdAt, true]);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

@@ -1,7 +1,17 @@
+import { afterAll, beforeAll } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
+import pg from 'pg';
 import { createService } from '#bootstrap';
 import { loadConfig } from '#config';
-import { freePort, TEST_RABBITMQ_URL } from '#testing';
+import {
+  BrokerAdmin,
+  createTestDatabase,
+  freePort,
+  randomPrefix,
+  TcpProxy,
+  TEST_RABBITMQ_URL,
+  type TestDatabase,
+} from '#testing';
 import { gatewayConfigSchema } from '../src/gateway.config.js';
 import { prepareGateway } from '../src/gateway.service.js';
 
@@ -65,4 +75,46 @@ export async function startTestGateway(env: {
       return { status: response.status, body, headers: response.headers };
     },
   };
+}
+
+/**
+ * For a test file: a gateway on its own prefix and database, started before its tests and stopped (queues
+ * and database gone) after them, with a SQL client on that database. With `proxied`, the gateway reaches
+ * Postgres through a {@link TcpProxy} the tests can cut or freeze (the SQL client goes direct). Read the
+ * fields inside tests.
+ */
+export function useTestGateway(
+  label: string,
+  options: { proxied?: boolean; config?: Record<string, string> } = {},
+): { readonly gateway: TestGateway; readonly sql: pg.Client; readonly proxy: TcpProxy } {
+  const prefix = randomPrefix(label);
+  let database: TestDatabase | undefined;
+  const handles = {} as { gateway: TestGateway; sql: pg.Client; proxy: TcpProxy };
+  beforeAll(async () => {
+    database = await createTestDatabase(label);
+    const url = new URL(database.url);
+    if (options.proxied) {
+      handles.proxy = await TcpProxy.start({ host: url.hostname, port: Number(url.port) });
+      url.port = String(handles.proxy.port);
+    }
+    handles.gateway = await startTestGateway({
+      prefix,
+      databaseUrl: url.toString(),
+      ...(options.config ? { config: options.config } : {}),
+    });
+    handles.sql = new pg.Client({ connectionString: database.url });
+    await handles.sql.connect();
+  });
+  afterAll(async () => {
+    const proxy = handles.proxy as TcpProxy | undefined;
+    proxy?.thaw();
+    await (handles.gateway as TestGateway | undefined)?.app.close();
+    await (handles.sql as pg.Client | undefined)?.end();
+    await proxy?.close();
+    const admin = await BrokerAdmin.connect();
+    await admin.deleteEverything(prefix);
+    await admin.close();
+    await database?.drop();
+  });
+  return handles;
 }

@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
-import { BrokerAdmin, createTestDatabase, randomPrefix, type TestDatabase } from '#testing';
-import { startTestGateway, type TestGateway } from './gateway-harness.js';
+import { describe, expect, it } from '@jest/globals';
+import { useTestGateway } from './gateway-harness.js';
 
 interface Reply {
   status: number;
@@ -9,29 +7,10 @@ interface Reply {
 }
 
 describe('gateway: Idempotency-Key', () => {
-  const prefix = randomPrefix('idem');
-  let database: TestDatabase;
-  let gateway: TestGateway;
-  let sql: pg.Client;
-
-  beforeAll(async () => {
-    database = await createTestDatabase('idempotency');
-    gateway = await startTestGateway({ prefix, databaseUrl: database.url });
-    sql = new pg.Client({ connectionString: database.url });
-    await sql.connect();
-  });
-
-  afterAll(async () => {
-    await gateway?.app.close();
-    await sql?.end();
-    const admin = await BrokerAdmin.connect();
-    await admin.deleteEverything(prefix);
-    await admin.close();
-    await database?.drop();
-  });
+  const fixture = useTestGateway('idempotency');
 
   const submit = (path: string, body: unknown, key?: string, apiKey = 'acme-key') =>
-    gateway.request(path, {
+    fixture.gateway.request(path, {
       key: apiKey,
       body,
       ...(key === undefined ? {} : { headers: { 'idempotency-key': key } }),
@@ -39,7 +18,7 @@ describe('gateway: Idempotency-Key', () => {
   const jobsWith = async (message: string) =>
     Number(
       (
-        await sql.query<{ n: string }>(
+        await fixture.sql.query<{ n: string }>(
           `SELECT count(*) AS n FROM gateway.jobs WHERE input->>'message' = $1`,
           [message],
         )

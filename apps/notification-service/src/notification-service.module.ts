@@ -29,7 +29,7 @@ export class NotificationServiceModule {
       imports: [
         MessagingModule.forRoot(messagingOptionsFrom(SERVICE_NAME, config)),
         MetricsModule.forRoot(SERVICE_NAME),
-        databaseModule(notificationDatabaseOptions(config.DATABASE_URL)),
+        databaseModule(notificationDatabaseOptions(config.DATABASE_URL), config),
         HealthModule.forRoot({
           inject: [AmqpTransport, MessagePublisher, DataSource],
           readiness: (transport: AmqpTransport, publisher: MessagePublisher, dataSource: DataSource) => [

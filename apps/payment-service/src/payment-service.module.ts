@@ -22,7 +22,7 @@ export class PaymentServiceModule {
       imports: [
         MessagingModule.forRoot(messagingOptionsFrom(SERVICE_NAME, config)),
         MetricsModule.forRoot(SERVICE_NAME),
-        databaseModule(paymentDatabaseOptions(config.DATABASE_URL)),
+        databaseModule(paymentDatabaseOptions(config.DATABASE_URL), config),
         HealthModule.forRoot({
           inject: [AmqpTransport, MessagePublisher, DataSource],
           readiness: (transport: AmqpTransport, publisher: MessagePublisher, dataSource: DataSource) => [

@@ -30,7 +30,7 @@ export class ReportServiceModule {
       imports: [
         MessagingModule.forRoot(messagingOptionsFrom(SERVICE_NAME, config)),
         MetricsModule.forRoot(SERVICE_NAME),
-        databaseModule(reportDatabaseOptions(config.DATABASE_URL)),
+        databaseModule(reportDatabaseOptions(config.DATABASE_URL), config),
         HealthModule.forRoot({
           inject: [AmqpTransport, MessagePublisher, DataSource],
           readiness: (transport: AmqpTransport, publisher: MessagePublisher, dataSource: DataSource) => [

@@ -64,6 +64,7 @@ export async function createService(definition: ServiceDefinition): Promise<INes
     bodyParser: false,
   });
   stopOnSignals(app, definition);
+  acceptEmptyJson(app);
   measureHttp(app);
   await definition.configure?.(app);
   if (definition.consumes) await startTransport(app);
@@ -72,6 +73,22 @@ export async function createService(definition: ServiceDefinition): Promise<INes
     `${definition.name} listening on http://127.0.0.1:${definition.config.PORT}`,
   );
   return app;
+}
+
+/**
+ * An empty body sent as `application/json` is no body, not a 400: routes that take none (cancel, replay
+ * without an edit) are called that way by many clients. A route that needs a body still says so (400,
+ * "body: must be a JSON object"). Everything else is Fastify's own JSON parser.
+ */
+function acceptEmptyJson(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  const parse = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString(); // parseAs 'string': it is one already
+    if (text.trim() === '') done(null, undefined);
+    else void parse(request, text, done);
+  });
 }
 
 /**

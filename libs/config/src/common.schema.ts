@@ -6,7 +6,8 @@ const url = (protocols: readonly string[], example: string) =>
     message: `must be a URL like ${example}`,
   });
 
-const durationMs = z.string().transform((v, ctx) => {
+/** A duration like `500ms`, `5s`, `2m`, `1h`, as milliseconds. */
+export const durationMs = z.string().transform((v, ctx) => {
   const ms = parseDuration(v);
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration like 500ms, 5s, 2m, 1h` });
@@ -42,6 +43,12 @@ export const commonConfigSchema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]{0,40}$/, 'must be lower-case letters, digits, - or _ (at most 41 characters)')
     .default('conveyor'),
+  /**
+   * Postgres cancels a statement that runs longer (`statement_timeout` of each service's pool), and a pool
+   * gives up on a connection whose answer takes this plus 5 s (a frozen or silent server, answer-deadline.ts):
+   * with Postgres frozen, a submit is answered 503 after at most that long.
+   */
+  DATABASE_STATEMENT_TIMEOUT: durationMs.default(30_000),
   RETRY_TIERS: retryTiers.default([1000, 5000, 30_000, 120_000, 600_000]),
   PUBLISH_CONFIRM_TIMEOUT: durationMs.default(10_000),
   SHUTDOWN_GRACE: durationMs.default(25_000),

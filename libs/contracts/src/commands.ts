@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import { defineCommand } from './contract.js';
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD');
+/** A day of the calendar as YYYY-MM-DD (2026-02-30 has the shape and is no day). */
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')
+  .refine((v) => isCalendarDate(v), 'is not a day of the calendar');
+
+export function isCalendarDate(text: string): boolean {
+  const day = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === text;
+}
 
 export const OrderStatus = z.enum(['pending', 'paid', 'refunded', 'cancelled']);
 

@@ -17,24 +17,22 @@ type Query = (...args: unknown[]) => unknown;
  * the API answers with 503), and the pool discards the client instead of handing it out again. Keep
  * `deadlineMs` above `statement_timeout`, so that a live server always answers first.
  *
- * Not timed: submittables (a report's `pg-cursor`, whose reads are sent by the cursor itself) and the
- * callback-in-config form, which nothing here uses.
+ * Also timed: each read of a cursor (`pg-cursor`, a report's rows) and its close, one answer at a time:
+ * the cursor's portal may live for minutes, but each batch is one answer. Not timed: other submittables
+ * and the callback-in-config form, which nothing here uses.
  */
 export function clientWithAnswerDeadline(deadlineMs: number): typeof pg.Client {
   return class AnswerDeadlineClient extends pg.Client {
     constructor(config?: string | pg.ClientConfig) {
       super(config);
-      const query = (super.query as Query).bind(this);
       const giveUp = () => {
-        (
-          this as unknown as { connection: { stream: { destroy(error: Error): void } } }
-        ).connection.stream.destroy(
+        dropConnection(
+          this,
           new Error(`Connection terminated: Postgres did not answer within ${deadlineMs} ms`),
         );
       };
-      (this as unknown as { query: Query }).query = (...args: unknown[]) => {
-        const [first] = args;
-        if (typeof (first as { submit?: unknown } | null)?.submit === 'function') return query(...args);
+      /** Calls `call`, destroying the connection if its answer (callback or promise) takes `deadlineMs`. */
+      const timed = (call: Query, args: unknown[]): unknown => {
         const timer = setTimeout(giveUp, deadlineMs);
         const stop = () => {
           clearTimeout(timer);
@@ -50,7 +48,7 @@ export function clientWithAnswerDeadline(deadlineMs: number): typeof pg.Client {
         }
         let result: unknown;
         try {
-          result = query(...args);
+          result = call(...args);
         } catch (error) {
           stop();
           throw error;
@@ -62,6 +60,26 @@ export function clientWithAnswerDeadline(deadlineMs: number): typeof pg.Client {
         }
         return (result as Promise<unknown>).finally(stop);
       };
+      const query = (super.query as Query).bind(this);
+      (this as unknown as { query: Query }).query = (...args: unknown[]) => {
+        const submittable = args[0] as Partial<Record<'submit' | 'read' | 'close', Query>> | null;
+        if (typeof submittable?.submit !== 'function') return timed(query, args);
+        for (const method of ['read', 'close'] as const) {
+          const original = submittable[method]?.bind(submittable);
+          if (original) submittable[method] = (...callArgs: unknown[]) => timed(original, callArgs);
+        }
+        return query(...args);
+      };
     }
   };
+}
+
+/**
+ * Ends `client`'s connection at once, without the goodbye a polite `end()` waits for (which a frozen or
+ * silent server never sends). Its queries fail with `error` ("Connection terminated" reads as unavailable).
+ */
+export function dropConnection(client: pg.Client, error?: Error): void {
+  (
+    client as unknown as { connection: { stream: { destroy(error?: Error): void } } }
+  ).connection.stream.destroy(error);
 }

@@ -6,13 +6,17 @@ import { ensureDatabaseExists } from './ensure-database.js';
 
 /**
  * The app's DataSource for Nest (`@InjectDataSource()`, `@InjectRepository(Entity)`), built by
- * {@link createDataSource} and destroyed on shutdown. Migrations are not run here but before the app is
+ * {@link createDataSource} (with the service's `DATABASE_STATEMENT_TIMEOUT`) and destroyed on shutdown. Migrations are not run here but before the app is
  * created (`runMigrations`), so that a pending migration never races live traffic.
  */
-export function databaseModule(options: DatabaseOptions): DynamicModule {
+export function databaseModule(
+  options: DatabaseOptions,
+  config: { readonly DATABASE_STATEMENT_TIMEOUT: number },
+): DynamicModule {
   return TypeOrmModule.forRootAsync({
     useFactory: () => ({ retryAttempts: 5, retryDelay: 1000 }),
-    dataSourceFactory: async () => createDataSource(options).initialize(),
+    dataSourceFactory: async () =>
+      createDataSource({ ...options, statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT }).initialize(),
   });
 }
 

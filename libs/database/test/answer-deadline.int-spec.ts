@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { PoolClient } from 'pg';
+import Cursor from 'pg-cursor';
 import type { DataSource } from 'typeorm';
 import { createTestDatabase, TcpProxy, type TestDatabase } from '#testing';
 import { createDataSource } from '../src/data-source.js';
@@ -55,6 +57,26 @@ describe('a Postgres that stops answering', () => {
     );
     expect(answers.map((rows) => rows[0]?.n)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(await twice.run(source, [4])).toEqual([{ n: 8 }]);
+  });
+
+  it("gives up on a cursor's read the same way: each batch is one answer", async () => {
+    const runner = source.createQueryRunner();
+    const client = (await runner.connect()) as PoolClient;
+    const cursor = client.query(new Cursor<{ n: number }>('SELECT generate_series(1, 100000) AS n'));
+    expect((await cursor.read(10)).map((row) => row.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    proxy.freeze();
+    const started = performance.now();
+    const error: unknown = await cursor.read(10).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const waited = performance.now() - started;
+    proxy.thaw();
+    await runner.release();
+    expect(isDatabaseUnavailable(error)).toBe(true);
+    expect(waited).toBeGreaterThanOrEqual(1400);
+    expect(waited).toBeLessThan(10_000);
+    expect(await source.query<unknown[]>('SELECT 5 AS n')).toEqual([{ n: 5 }]);
   });
 
   it('lets a live server answer first: a statement past statement_timeout is cancelled, not its connection', async () => {

@@ -38,7 +38,8 @@ export class Cancellations {
   private readonly cancelled = new Map<string, number>();
   /** Leases whose holder finished: their copies are dropped when they come back. */
   private readonly doneLeases = new Map<string, number>();
-  private readonly running = new Map<string, Set<AbortController>>();
+  /** Each running job's controllers, with when their command was first published. */
+  private readonly running = new Map<string, Map<AbortController, number | undefined>>();
   private readonly marker = randomUUID();
   private wrapper?: ChannelWrapper;
   private live?: AnyChannel;
@@ -76,23 +77,32 @@ export class Cancellations {
     return seen;
   }
 
-  isCancelled(jobId: string): boolean {
-    return this.cancelled.has(jobId);
+  /**
+   * Whether a command for `jobId` first published at `publishedAt` (ms; retry and lease copies keep their
+   * original's) was cancelled: a cancel counts for commands published before it, not for a replay of the
+   * job published after it, which must run. Without `publishedAt`, any cancel of the job counts.
+   */
+  isCancelled(jobId: string, publishedAt?: number): boolean {
+    const at = this.cancelled.get(jobId);
+    return at !== undefined && (publishedAt === undefined || publishedAt <= at);
   }
 
   isLeaseDone(leaseId: string): boolean {
     return this.doneLeases.has(leaseId);
   }
 
-  /** Registers a running job's controller until the returned function is called. */
-  track(jobId: string, controller: AbortController): () => void {
-    if (this.cancelled.has(jobId)) controller.abort(new JobCancelledError(jobId));
-    let set = this.running.get(jobId);
-    if (!set) this.running.set(jobId, (set = new Set()));
-    set.add(controller);
+  /**
+   * Registers a running job's controller (its command first published at `publishedAt`) until the returned
+   * function is called; a cancel of the job aborts it unless the command was published after the cancel.
+   */
+  track(jobId: string, controller: AbortController, publishedAt?: number): () => void {
+    if (this.isCancelled(jobId, publishedAt)) controller.abort(new JobCancelledError(jobId));
+    let runs = this.running.get(jobId);
+    if (!runs) this.running.set(jobId, (runs = new Map<AbortController, number | undefined>()));
+    runs.set(controller, publishedAt);
     return () => {
-      set.delete(controller);
-      if (set.size === 0) this.running.delete(jobId);
+      runs.delete(controller);
+      if (runs.size === 0) this.running.delete(jobId);
     };
   }
 
@@ -131,7 +141,7 @@ export class Cancellations {
         this.cancel(message.content);
       } else if (properties.type === ControlEvents.leaseDone.name) {
         const parsed = LeaseDone.safeParse(JSON.parse(message.content.toString('utf8')));
-        if (parsed.success) this.doneLeases.set(parsed.data.leaseId, Date.now());
+        if (parsed.success) remember(this.doneLeases, parsed.data.leaseId);
       }
     } catch (error) {
       this.log.warn(`Unreadable control message: ${errorMessageOf(error)}`);
@@ -143,15 +153,26 @@ export class Cancellations {
     const parsed = CancelRequested.safeParse(JSON.parse(content.toString('utf8')));
     if (!parsed.success) throw new Error('cancel request does not match its contract');
     const { jobId } = parsed.data;
-    const at = Date.now();
-    this.cancelled.set(jobId, at);
-    for (const controller of this.running.get(jobId) ?? []) controller.abort(new JobCancelledError(jobId));
-    if (this.cancelled.size % 1000 === 0) forgetOlderThan(this.cancelled, at - REMEMBER_MS);
+    // When the cancel was asked, not when it was read here: this process may be catching up on the stream.
+    const asked = Date.parse(parsed.data.at);
+    const at = Number.isNaN(asked) ? Date.now() : asked;
+    remember(this.cancelled, jobId, at);
+    for (const [controller, publishedAt] of this.running.get(jobId) ?? []) {
+      if (publishedAt === undefined || publishedAt <= at) controller.abort(new JobCancelledError(jobId));
+    }
   }
 }
 
-function forgetOlderThan(entries: Map<string, number>, cutoff: number): void {
-  for (const [key, at] of entries) {
-    if (at < cutoff) entries.delete(key);
+/**
+ * Notes `key` as seen at `at` (now by default; the latest of the times it was noted); at every thousandth
+ * entry, forgets those older than {@link REMEMBER_MS} (the control stream keeps a day, so nothing older can
+ * come back after a restart either).
+ */
+function remember(entries: Map<string, number>, key: string, at = Date.now()): void {
+  const now = Date.now();
+  entries.set(key, Math.max(at, entries.get(key) ?? at));
+  if (entries.size % 1000 !== 0) return;
+  for (const [old, seen] of entries) {
+    if (seen < now - REMEMBER_MS) entries.delete(old);
   }
 }

@@ -170,14 +170,16 @@ export class DeliveryRunner {
     }
 
     const meta = { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent };
-    if (jobId && this.parts.cancellations.isCancelled(jobId)) {
+    if (jobId && this.parts.cancellations.isCancelled(jobId, envelope.publishedAt)) {
       // Cancelled while it waited (queued, scheduled or between retries): it never starts.
       await this.cancelled(jobId, envelope, envelope.attempt - 1);
       return 'cancelled';
     }
     const controller = new AbortController();
     this.aborts.add(controller);
-    const untrack = jobId ? this.parts.cancellations.track(jobId, controller) : undefined;
+    const untrack = jobId
+      ? this.parts.cancellations.track(jobId, controller, envelope.publishedAt)
+      : undefined;
     try {
       // A lease copy continues its attempt (it was counted when that attempt started). The start goes out
       // while the job runs, not before: a fast job's start and end then travel in one batch (and become one

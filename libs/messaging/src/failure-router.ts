@@ -64,10 +64,12 @@ export class FailureRouter {
     });
     if (jobId) {
       const retryAt = new Date(Date.now() + decision.delayMs).toISOString();
-      await this.lifecycle.publish(
-        'job.retrying',
-        { jobId, attempt: envelope.attempt, error: failure, retryAt, at: new Date().toISOString() },
-        { tenant: envelope.tenant, traceparent: envelope.traceparent },
+      await this.afterCopy(jobId, 'job.retrying', () =>
+        this.lifecycle.publish(
+          'job.retrying',
+          { jobId, attempt: envelope.attempt, error: failure, retryAt, at: new Date().toISOString() },
+          { tenant: envelope.tenant, traceparent: envelope.traceparent },
+        ),
       );
     }
     return 'retried';
@@ -101,12 +103,28 @@ export class FailureRouter {
       mandatory: true,
     });
     if (jobId) {
-      await this.lifecycle.publish(
-        'job.failed',
-        { jobId, attempt: envelope.attempt, error: failure, at: new Date().toISOString() },
-        { tenant: envelope.tenant, traceparent: envelope.traceparent },
+      await this.afterCopy(jobId, 'job.failed', () =>
+        this.lifecycle.publish(
+          'job.failed',
+          { jobId, attempt: envelope.attempt, error: failure, at: new Date().toISOString() },
+          { tenant: envelope.tenant, traceparent: envelope.traceparent },
+        ),
       );
       await notifyJobEnded(this.publisher, jobId, envelope, { status: 'failed', error: failure });
+    }
+  }
+
+  /**
+   * Publishes the lifecycle event of a failure whose copy (retry or dead letter) is already confirmed. A
+   * failure here must not fail the routing: the original would be requeued and run again beside its copy,
+   * two live chains of one job. The status catches up anyway: a retry's `job.started` moves the job on,
+   * and the dead-letter archive marks a dead-lettered job `failed`.
+   */
+  private async afterCopy(jobId: string, event: string, publish: () => Promise<unknown>): Promise<void> {
+    try {
+      await publish();
+    } catch (error) {
+      this.log.warn(`${event} of job ${jobId} not published (its copy is safe): ${errorMessageOf(error)}`);
     }
   }
 

@@ -170,6 +170,7 @@ export class MessagePublisher {
         mandatory: mandatory ?? false,
       });
     } catch (error) {
+      if (mandatory) this.returned.delete(properties.messageId); // returned, then not confirmed either
       throw new PublishFailedError(exchange, routingKey, { cause: error });
     }
     // The broker sends basic.return before the basic.ack of the same message.

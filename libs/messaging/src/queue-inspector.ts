@@ -10,6 +10,8 @@ export interface QueueDepth {
 /** Reads queue depth with passive declares on a channel of its own (for metrics; never declares anything). */
 export class QueueInspector {
   private channel?: ChannelWrapper;
+  /** One wait for the channel, shared by every read that needs it (each wait is a listener on it). */
+  private opening?: Promise<void>;
 
   constructor(private readonly connection: AmqpConnection) {}
 
@@ -21,8 +23,17 @@ export class QueueInspector {
       setup: () => Promise.resolve(),
     });
     try {
-      await withTimeout(this.channel.waitForConnect(), 1000, 'inspect channel not open');
-      const { messageCount, consumerCount } = await this.channel.checkQueue(queue);
+      await (this.opening ??= withTimeout(
+        this.channel.waitForConnect(),
+        1000,
+        'inspect channel not open',
+      ).finally(() => (this.opening = undefined)));
+      // A broker that stopped answering would hold this until the connection's heartbeats give up.
+      const { messageCount, consumerCount } = await withTimeout(
+        this.channel.checkQueue(queue),
+        2000,
+        'passive declare unanswered',
+      );
       return { ready: messageCount, consumers: consumerCount };
     } catch {
       return undefined; // not declared (yet), or the channel is re-opening: no sample this time

@@ -21,4 +21,18 @@ describe(Metrics.name, () => {
     expect(value('conveyor_queue_oldest_message_age_seconds', 'drained')).toBe('0');
     expect(value('conveyor_queue_oldest_message_age_seconds', 'unconsumed.dlq')).toBeUndefined();
   });
+
+  it('still answers a scrape when a gauge cannot be read (Postgres down): that gauge is NaN or has no series', async () => {
+    const sut = new Metrics('test');
+    const down = () => Promise.reject(new Error('Connection terminated'));
+    sut.gauge('conveyor_test_backlog', 'a gauge read from Postgres', down);
+    sut.labelledGauge('conveyor_test_by_kind', 'a labelled one', 'kind', down);
+    sut.gauge('conveyor_test_fine', 'a gauge that reads', () => 7);
+    const text = await sut.registry.metrics();
+    // prom-client writes "Nan"; Prometheus parses any case of NaN.
+    expect(text).toMatch(/^conveyor_test_backlog\{service="test"\} nan$/im);
+    expect(text).not.toMatch(/^conveyor_test_by_kind\{/m);
+    expect(text).toMatch(/^conveyor_test_fine\{service="test"\} 7$/m);
+    expect(text).toMatch(/^process_cpu_user_seconds_total/m);
+  });
 });

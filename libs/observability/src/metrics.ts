@@ -120,14 +120,17 @@ export class Metrics {
     });
   }
 
-  /** A gauge read at scrape time (outbox backlog, ...). */
+  /**
+   * A gauge read at scrape time (outbox backlog, ...). A read that fails (Postgres down) makes it NaN for
+   * that scrape instead of failing the whole scrape: the process's other metrics matter most in an outage.
+   */
   gauge(name: string, help: string, read: () => Promise<number> | number): Gauge {
     return new Gauge({
       name,
       help,
       registers: [this.registry],
       async collect() {
-        this.set(await read());
+        this.set(await Promise.resolve(read()).catch(() => Number.NaN));
       },
     });
   }
@@ -145,7 +148,8 @@ export class Metrics {
       labelNames: [label],
       registers: [this.registry],
       async collect() {
-        const values = await read();
+        // A read that fails leaves no series for that scrape (see gauge()).
+        const values = await read().catch(() => new Map<string, number>());
         this.reset();
         for (const [value, n] of values) this.set({ [label]: value }, n);
       },

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { SERVICE_NODE_OPTIONS } from '#bootstrap';
@@ -162,7 +162,15 @@ export class Stack {
     await this.database?.drop();
   }
 
-  /** Peak resident memory (VmHWM) of each service so far, in MiB. */
+  /**
+   * Starts each service's peak resident memory (VmHWM) over from what it holds now (Linux's `clear_refs`
+   * 5), so that {@link peakRssMiB} tells the peak of what follows: a workload's, without the start-up's.
+   */
+  resetPeakRss(): void {
+    for (const child of this.processes.values()) writeFileSync(`/proc/${child.pid}/clear_refs`, '5');
+  }
+
+  /** Peak resident memory (VmHWM) of each service since it started (or since {@link resetPeakRss}), in MiB. */
   peakRssMiB(): Record<string, number> {
     const result: Record<string, number> = {};
     for (const [service, child] of this.processes) result[service] = readVmHwmMiB(child.pid);

@@ -9,6 +9,8 @@ export class TcpProxy {
   /** Each connection as [client side, upstream side]; when either side goes, both do. */
   private readonly pairs = new Set<[Socket, Socket]>();
   private frozen = false;
+  /** Connections that {@link silence} took: they never pass bytes again, and {@link thaw} leaves them. */
+  private readonly silenced = new WeakSet<[Socket, Socket]>();
   private boundPort = 0;
 
   private constructor(private readonly target: { host: string; port: number }) {}
@@ -34,12 +36,8 @@ export class TcpProxy {
         upstream.destroy();
       };
       for (const socket of pair) socket.on('close', end).on('error', end);
-      if (this.frozen) {
-        client.pause();
-        upstream.pause();
-      } else {
-        client.pipe(upstream).pipe(client);
-      }
+      if (this.frozen) hold(pair);
+      else client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -72,17 +70,26 @@ export class TcpProxy {
    */
   freeze(): void {
     this.frozen = true;
-    for (const [client, upstream] of this.pairs) {
-      client.unpipe(upstream);
-      upstream.unpipe(client);
-      client.pause();
-      upstream.pause();
-    }
+    for (const pair of this.pairs) hold(pair);
   }
 
   thaw(): void {
     this.frozen = false;
-    for (const [client, upstream] of this.pairs) client.pipe(upstream).pipe(client);
+    for (const pair of this.pairs) {
+      const [client, upstream] = pair;
+      if (!this.silenced.has(pair)) client.pipe(upstream).pipe(client);
+    }
+  }
+
+  /**
+   * The connections open now stop passing bytes for good, without a reset, while new ones work: a NAT or
+   * load balancer that forgot them, a failover that left them open to the old server.
+   */
+  silence(): void {
+    for (const pair of this.pairs) {
+      this.silenced.add(pair);
+      hold(pair);
+    }
   }
 
   /** Accepts connections again, on the same port. */
@@ -93,4 +100,12 @@ export class TcpProxy {
   async close(): Promise<void> {
     await this.cut();
   }
+}
+
+/** Stops passing bytes between the two sides, keeping what they send buffered. */
+function hold([client, upstream]: [Socket, Socket]): void {
+  client.unpipe(upstream);
+  upstream.unpipe(client);
+  client.pause();
+  upstream.pause();
 }

@@ -41,7 +41,7 @@ export class QueueStatsReader {
   private readonly names: TopologyNames;
 
   constructor(
-    @Inject(AmqpConnection) connection: AmqpConnection,
+    @Inject(AmqpConnection) private readonly connection: AmqpConnection,
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {
@@ -105,6 +105,18 @@ export class QueueStatsReader {
         );
       }),
     );
-    return stats.filter((s) => s !== undefined).sort((a, b) => a.name.localeCompare(b.name));
+    const read = stats.filter((s) => s !== undefined);
+    // The gateway declared its own queues at start: reading none of them means no broker to read from, which
+    // an empty list would hide.
+    if (!this.connection.isConnected() || read.length === 0) throw new BrokerUnavailableError();
+    return read.sort((a, b) => a.name.localeCompare(b.name));
+  }
+}
+
+/** RabbitMQ cannot be read from right now (HTTP 503). */
+export class BrokerUnavailableError extends Error {
+  constructor() {
+    super('RabbitMQ is unavailable; retry shortly');
+    this.name = 'BrokerUnavailableError';
   }
 }

@@ -9,6 +9,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import pg from 'pg';
 import { DataSource, In } from 'typeorm';
+import { clientWithAnswerDeadline, dropConnection } from '#database';
 import { errorMessageOf } from '#messaging';
 import { JobEntity } from '../jobs/job.entity.js';
 import type { GatewayConfig } from '../gateway.config.js';
@@ -25,6 +26,11 @@ export type JobListener = (job: JobEntity) => void;
  * every change whichever replica or worker made it, and reads the rows only for jobs someone watches.
  * After a lost connection it reconnects and re-reads every watched job, since notifications sent while
  * it was away are gone.
+ *
+ * A connection can also die without a word (a failover that left it open to the old server, a NAT or load
+ * balancer that forgot it), and a connection that only listens would wait on it for hours: TCP says
+ * nothing until it sends. So it is asked `SELECT 1` every `JOB_CHANGES_HEARTBEAT`, and one that has not
+ * answered within that time is dropped like a lost one.
  */
 @Injectable()
 export class JobChanges implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -48,7 +54,14 @@ export class JobChanges implements OnApplicationBootstrap, BeforeApplicationShut
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    await this.client?.end().catch(() => undefined);
+    // A polite end waits for the server's goodbye, which a silent connection never sends: wait a second at
+    // most, then drop it.
+    const client = this.client;
+    if (!client) return;
+    const ended = client.end().catch(() => undefined);
+    if (!(await Promise.race([ended.then(() => true), sleep(1000).then(() => false)]))) {
+      dropConnection(client);
+    }
   }
 
   /** True while the LISTEN connection is up (changes reach the watchers). */
@@ -70,16 +83,27 @@ export class JobChanges implements OnApplicationBootstrap, BeforeApplicationShut
   private async keepListening(): Promise<void> {
     let delay = 250;
     while (!this.stopped) {
+      let client: pg.Client | undefined;
       try {
-        await this.listen();
+        const ended = this.endOf((client = this.newClient()));
+        await client.connect();
+        await client.query(`LISTEN ${JOB_CHANGES_CHANNEL}`);
+        this.connected = true;
         delay = 250;
-        // Anything that changed while we were not listening.
-        await this.refresh([...this.watchers.keys()]);
-        await this.closed();
+        const stopHeartbeat = this.heartbeat(client);
+        try {
+          // Anything that changed while we were not listening.
+          await this.refresh([...this.watchers.keys()]);
+          await ended;
+        } finally {
+          stopHeartbeat();
+        }
       } catch (error) {
         if (!this.isStopped()) this.logger.warn(`Job change listener: ${errorMessageOf(error)}`);
       }
       this.connected = false;
+      // Whatever ended the loop above (a failed read, a failed LISTEN), this connection is done with.
+      client?.end().catch(() => undefined);
       if (this.isStopped()) return;
       await sleep(delay);
       delay = Math.min(delay * 2, 5000);
@@ -91,17 +115,18 @@ export class JobChanges implements OnApplicationBootstrap, BeforeApplicationShut
     return this.stopped;
   }
 
-  private async listen(): Promise<void> {
-    const client = new pg.Client({
+  private newClient(): pg.Client {
+    const Client = clientWithAnswerDeadline(this.config.JOB_CHANGES_HEARTBEAT);
+    return (this.client = new Client({
       connectionString: this.config.DATABASE_URL,
       application_name: 'conveyor-gateway-listen',
       keepAlive: true,
-    });
-    this.client = client;
-    // A dropped connection is handled by the loop (closed() resolves); never an unhandled 'error'.
-    client.on('error', (error) => {
-      if (!this.isStopped()) this.logger.warn(`Job change listener connection: ${error.message}`);
-    });
+      connectionTimeoutMillis: this.config.JOB_CHANGES_HEARTBEAT,
+    }));
+  }
+
+  /** Wires the client's notifications to the watchers; resolves when its connection ends or fails. */
+  private endOf(client: pg.Client): Promise<void> {
     client.on('notification', (message) => {
       if (message.channel !== JOB_CHANGES_CHANNEL || !message.payload) return;
       const watched = message.payload.split(',').filter((id) => this.watchers.has(id));
@@ -111,22 +136,31 @@ export class JobChanges implements OnApplicationBootstrap, BeforeApplicationShut
         });
       }
     });
-    await client.connect();
-    await client.query(`LISTEN ${JOB_CHANGES_CHANNEL}`);
-    this.connected = true;
-  }
-
-  private closed(): Promise<void> {
-    const client = this.client;
-    if (!client) return Promise.resolve();
     return new Promise((resolve) => {
-      client.once('error', () => {
+      // A dropped connection is handled by the loop; never an unhandled 'error'.
+      client.on('error', (error) => {
+        if (!this.isStopped()) this.logger.warn(`Job change listener connection: ${error.message}`);
         resolve();
       });
       client.once('end', () => {
         resolve();
       });
     });
+  }
+
+  /**
+   * Asks the connection to answer every `JOB_CHANGES_HEARTBEAT`. The client gives up on an answer that
+   * takes as long and ends the connection, which the loop sees. Returns the stop.
+   */
+  private heartbeat(client: pg.Client): () => void {
+    const timer = setInterval(() => {
+      client.query('SELECT 1').catch((error: unknown) => {
+        if (!this.isStopped()) this.logger.warn(`Job change listener heartbeat: ${errorMessageOf(error)}`);
+      });
+    }, this.config.JOB_CHANGES_HEARTBEAT);
+    return () => {
+      clearInterval(timer);
+    };
   }
 
   /** Reads the jobs and hands each to its watchers. */

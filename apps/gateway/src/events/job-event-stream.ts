@@ -42,6 +42,9 @@ export class JobEventStream {
     response.once('close', () => {
       this.end();
     });
+    // A client that left while the job was looked up has closed already: that 'close' came and went, and
+    // without this the stream, its heartbeat and its watch would live on until the job finished.
+    if (response.destroyed) this.end();
   }
 
   get isEnded(): boolean {

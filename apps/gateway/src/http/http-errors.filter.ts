@@ -7,7 +7,7 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { isDatabaseUnavailable } from '#database';
+import { isDatabaseTimeout, isDatabaseUnavailable } from '#database';
 import {
   GoneError,
   IdempotencyConflictError,
@@ -17,6 +17,7 @@ import {
   JobNotFoundError,
   JobStateConflictError,
 } from '../jobs/job-errors.js';
+import { BrokerUnavailableError } from '../dead-letters/queue-stats.js';
 import { ScheduleNotFoundError } from '../schedules/schedule-errors.js';
 
 interface ErrorBody {
@@ -63,7 +64,10 @@ export class HttpErrorsFilter implements ExceptionFilter {
       };
     }
     if (exception instanceof InvalidInputError) return { body: body(400, exception.problems), headers: {} };
-    if (isDatabaseUnavailable(exception)) {
+    if (exception instanceof BrokerUnavailableError) {
+      return { body: body(503, exception.message), headers: { 'retry-after': '5' } };
+    }
+    if (isDatabaseUnavailable(exception) || isDatabaseTimeout(exception)) {
       this.logger.warn(
         `Database unavailable: ${exception instanceof Error ? exception.message : String(exception)}`,
       );

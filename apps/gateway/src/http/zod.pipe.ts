@@ -14,6 +14,9 @@ export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.ou
     if (this.what !== 'query' && !isObject && !(this.what === 'optional body' && value === undefined)) {
       throw new BadRequestException(['body: must be a JSON object']);
     }
+    const unstorable = unstorableText(value);
+    if (unstorable)
+      throw new BadRequestException([`${this.what === 'query' ? 'query' : 'body'}${unstorable}`]);
     const parsed = this.schema.safeParse(value);
     if (parsed.success) return parsed.data;
     const label = this.what === 'query' ? 'query' : 'body';
@@ -21,4 +24,34 @@ export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.ou
       parsed.error.issues.map((issue) => `${[label, ...issue.path].join('.')}: ${issue.message}`),
     );
   }
+}
+
+/** A high surrogate without its low one after it, or a low one without its high one before it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Deepest nesting of arrays and objects a body may have (a webhook payload's, say). */
+export const MAX_BODY_DEPTH = 64;
+
+/**
+ * Where `value` has text Postgres cannot store, or nests too deep to validate: `: …` after the path of the
+ * first such place, or undefined. Postgres refuses NUL characters and unpaired UTF-16 surrogates in text and
+ * jsonb, and a refusal there would fail the statement, and with it every submission sharing that group
+ * commit; zod's recursive checks overflow the stack a few thousand levels down. One walk, no recursion.
+ */
+export function unstorableText(value: unknown): string | undefined {
+  const pending: [unknown, string, number][] = [[value, '', 0]];
+  const bad = (text: string) => text.includes('\0') || LONE_SURROGATE.test(text);
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, path, depth] = next;
+    if (typeof item === 'string') {
+      if (bad(item)) return `${path}: must not contain NUL characters or unpaired surrogates`;
+    } else if (typeof item === 'object' && item !== null) {
+      if (depth >= MAX_BODY_DEPTH) return `${path}: nests deeper than ${MAX_BODY_DEPTH} levels`;
+      for (const [key, child] of Object.entries(item)) {
+        if (bad(key)) return `${path}: has a key with NUL characters or unpaired surrogates`;
+        pending.push([child, `${path}.${key}`, depth + 1]);
+      }
+    }
+  }
+  return undefined;
 }

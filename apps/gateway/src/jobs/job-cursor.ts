@@ -11,10 +11,22 @@ export function encodeCursor(cursor: JobCursor): string {
   return Buffer.from(`${cursor.createdAt}|${cursor.id}`, 'utf8').toString('base64url');
 }
 
+/**
+ * A time Postgres and JavaScript both store as written: years 1 to 9999 (UTC). Postgres has no year 0
+ * ("0000-…"), and JavaScript writes years past 9999 with a sign ("+010000-…").
+ */
+export function isStorableTime(time: Date): boolean {
+  const year = time.getUTCFullYear();
+  return !Number.isNaN(year) && year >= 1 && year <= 9999;
+}
+
 export function decodeCursor(text: string): JobCursor {
   const [createdAt, id, ...rest] = Buffer.from(text, 'base64url').toString('utf8').split('|');
   const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-  if (rest.length > 0 || !createdAt || !id || !uuid.test(id) || Number.isNaN(Date.parse(createdAt))) {
+  // The time exactly as encodeCursor wrote it: Date.parse takes things Postgres refuses (2024-02-30, "1").
+  const time = createdAt ? new Date(createdAt) : undefined;
+  const exact = time !== undefined && isStorableTime(time) && time.toISOString() === createdAt;
+  if (rest.length > 0 || !createdAt || !id || !uuid.test(id) || !exact) {
     throw new InvalidCursorError();
   }
   return { createdAt, id };

@@ -10,6 +10,8 @@ import { isAdmin, type Principal } from '../auth/principal.js';
 import type { OutboxMessage } from '../outbox/outbox.entity.js';
 import { OutboxPublisher } from '../outbox/outbox.publisher.js';
 import { InFlightLimit } from '../limits/in-flight.js';
+import type { GatewayConfig } from '../gateway.config.js';
+import { GATEWAY_CONFIG } from '../gateway.tokens.js';
 import { decodeCursor, pageOf } from './job-cursor.js';
 import { IdempotencyConflictError, JobNotFoundError } from './job-errors.js';
 import { JobEntity } from './job.entity.js';
@@ -73,7 +75,8 @@ const INSERT_SUBMISSIONS = new PreparedStatement(
     SELECT * FROM json_to_recordset($1::json) AS t (
       id uuid, tenant text, kind text, status text, max_attempts int, input jsonb, run_at timestamptz,
       schedule_id uuid, scheduled_for timestamptz, created_at timestamptz, dispatched bool, traceparent text,
-      outbox_id uuid, message_type text, payload jsonb, meta jsonb, due_at timestamptz)),
+      outbox_id uuid, message_type text, payload jsonb, meta jsonb, due_at timestamptz)
+    WHERE (SELECT gateway.before_deadline($2))),
   jobs AS (
     INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, run_at, schedule_id, scheduled_for,
                               created_at, updated_at, dispatched, traceparent)
@@ -105,6 +108,7 @@ export class JobsService {
     @Inject(OutboxPublisher) private readonly outbox: OutboxPublisher,
     @Inject(Metrics) private readonly metrics: Metrics,
     @Inject(InFlightLimit) private readonly inFlight: InFlightLimit,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   /**
@@ -259,8 +263,11 @@ export class JobsService {
           }),
     }));
     const json = JSON.stringify(rows);
-    if (db) await db.query(INSERT_SUBMISSIONS.text, [json]);
-    else await INSERT_SUBMISSIONS.run(this.db, [json]);
+    // Past the statement timeout the statement fails instead of inserting (the migration's comment says why):
+    // the pool gives up on its answer 5 s later, so a database clock up to 5 s behind ours is still safe.
+    const deadline = new Date(Date.now() + this.config.DATABASE_STATEMENT_TIMEOUT);
+    if (db) await db.query(INSERT_SUBMISSIONS.text, [json, deadline]);
+    else await INSERT_SUBMISSIONS.run(this.db, [json, deadline]);
   }
 
   /** The caller's job; admins read any tenant's. Another tenant's job is "not found", never "forbidden". */

@@ -24,6 +24,7 @@ import type { TracedRequest } from '#bootstrap';
 import { traceparentFrom, traceparentOf } from '#messaging';
 import type { AuthenticatedRequest, Principal } from '../auth/principal.js';
 import { requestHash } from './canonical-json.js';
+import { isStorableTime } from './job-cursor.js';
 import { toJobView, type JobView } from './job.view.js';
 import { Notify, type JobKind } from '#contracts';
 import type { JobsService, Submission } from './jobs.service.js';
@@ -97,6 +98,7 @@ export function submittable(schema: z.ZodObject) {
   return schema.extend({
     runAt: z.iso
       .datetime({ offset: true, message: 'must be an ISO 8601 time with Z or an offset' })
+      .refine((v) => isStorableTime(new Date(v)), 'must be in the years 1 to 9999 (UTC)')
       .optional(),
     notify: Notify.optional(),
   });

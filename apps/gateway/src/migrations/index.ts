@@ -7,6 +7,7 @@ import { CreateSchedules1764200000000 } from './1764200000000-create-schedules.j
 import { JobsInFlightIndex1764300000000 } from './1764300000000-jobs-in-flight-index.js';
 import { JobsAsOutbox1764400000000 } from './1764400000000-jobs-as-outbox.js';
 import { StartedEventsOnJobs1764500000000 } from './1764500000000-started-events-on-jobs.js';
+import { SubmissionDeadline1764600000000 } from './1764600000000-submission-deadline.js';
 
 export const gatewayMigrations = [
   CreateJobs1763700000000,
@@ -18,4 +19,5 @@ export const gatewayMigrations = [
   JobsInFlightIndex1764300000000,
   JobsAsOutbox1764400000000,
   StartedEventsOnJobs1764500000000,
+  SubmissionDeadline1764600000000,
 ];

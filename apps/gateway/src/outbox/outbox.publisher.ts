@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { contractFor } from '#contracts';
+import { ContractViolation, contractFor } from '#contracts';
 import { GroupCommitter } from '#database';
 import { errorMessageOf, MessagePublisher, type EnvelopeMeta } from '#messaging';
 import type { OutboxMessage } from './outbox.entity.js';
@@ -21,6 +21,9 @@ const MAX_UNMARKED = 100_000;
  * record, marked `dispatched` once confirmed if nothing else has happened to them yet. Used by the fast
  * path and the relay.
  */
+/** What became of one outbox row's publish (see {@link OutboxPublisher.send}). */
+export type Sent = 'sent' | 'later' | { readonly unsendable: string };
+
 @Injectable()
 export class OutboxPublisher implements BeforeApplicationShutdown {
   private readonly logger = new Logger(OutboxPublisher.name);
@@ -47,12 +50,19 @@ export class OutboxPublisher implements BeforeApplicationShutdown {
    * committed (`fresh`) is not.
    */
   async publish(row: OutboxMessage, { fresh = false } = {}): Promise<boolean> {
+    return (await this.send(row, { fresh })) === 'sent';
+  }
+
+  /**
+   * {@link publish}, telling why not: `unsendable` when the row can never go out as it is (a message type
+   * no contract knows, a payload its contract refuses, as after a contract was tightened while a delayed
+   * job waited), `later` when the broker did not take it (try again).
+   */
+  async send(row: OutboxMessage, { fresh = false } = {}): Promise<Sent> {
     const contract = contractFor(row.messageType);
     if (!contract) {
-      this.logger.error(
-        `Outbox row ${row.id} has unknown message type ${row.messageType}; leaving it unsent`,
-      );
-      return false;
+      this.logger.error(`Outbox row ${row.id} has unknown message type ${row.messageType}`);
+      return { unsendable: `unknown message type ${row.messageType}` };
     }
     try {
       const meta: EnvelopeMeta = {
@@ -66,10 +76,14 @@ export class OutboxPublisher implements BeforeApplicationShutdown {
       };
       if (fresh) await this.publisher.publishValidated(contract, row.payload, meta);
       else await this.publisher.publish(contract, row.payload, meta);
-      return true;
+      return 'sent';
     } catch (error) {
+      if (error instanceof ContractViolation) {
+        this.logger.error(`Outbox row ${row.id} (job ${row.jobId}) can never be sent: ${error.message}`);
+        return { unsendable: error.message };
+      }
       this.logger.warn(`Outbox row ${row.id} (job ${row.jobId}) not published yet: ${errorMessageOf(error)}`);
-      return false;
+      return 'later';
     }
   }
 

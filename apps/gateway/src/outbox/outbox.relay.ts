@@ -6,14 +6,14 @@ import {
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { JobKinds, type JobKind, type Notify } from '#contracts';
 import { errorMessageOf } from '#messaging';
 import { Metrics } from '#observability';
 import { GATEWAY_CONFIG } from '../gateway.tokens.js';
 import type { GatewayConfig } from '../gateway.config.js';
 import type { OutboxMessage, OutboxMeta } from './outbox.entity.js';
-import { OutboxPublisher } from './outbox.publisher.js';
+import { OutboxPublisher, type Sent } from './outbox.publisher.js';
 
 interface OutboxRow {
   id: string;
@@ -112,12 +112,16 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
           ORDER BY created_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
       );
       if (jobs.length === 0) return 0;
-      const published = await Promise.all(jobs.map((job) => this.outbox.publish(commandOf(job))));
-      const sent = jobs.filter((_, i) => published[i]).map((job) => job.id);
+      const outcomes = await Promise.all(jobs.map((job) => this.outbox.send(commandOf(job))));
+      const sent = jobs.filter((_, i) => outcomes[i] === 'sent').map((job) => job.id);
       if (sent.length > 0) {
         await tx.query(`UPDATE gateway.jobs SET dispatched = true WHERE id = ANY($1::uuid[])`, [sent]);
         this.logger.log(`Relayed ${sent.length} job command(s) the fast path did not confirm`);
       }
+      await failUnsendable(
+        tx,
+        jobs.map((job, i) => [job.id, outcomes[i]]),
+      );
       return sent.length;
     });
   }
@@ -131,9 +135,21 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
           ORDER BY due_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
       );
       if (rows.length === 0) return 0;
-      const published = await Promise.all(rows.map((r) => this.outbox.publish(toEntity(r))));
-      const sent = rows.filter((_, i) => published[i]);
+      const outcomes = await Promise.all(rows.map((r) => this.outbox.send(toEntity(r))));
+      const sent = rows.filter((_, i) => outcomes[i] === 'sent');
       const ids = sent.map((r) => r.id);
+      // A row that can never go out leaves the outbox (it would be picked first at every pass, for good),
+      // and its job, if it has not started, fails saying why.
+      const unsendable = rows.filter((_, i) => isUnsendable(outcomes[i]));
+      if (unsendable.length > 0) {
+        await tx.query(`DELETE FROM gateway.outbox WHERE id = ANY($1::uuid[])`, [
+          unsendable.map((r) => r.id),
+        ]);
+        await failUnsendable(
+          tx,
+          rows.map((r, i) => [r.job_id, outcomes[i]]),
+        );
+      }
       if (ids.length > 0) {
         await tx.query(`DELETE FROM gateway.outbox WHERE id = ANY($1::uuid[])`, [ids]);
         // Delayed jobs become queued once their command is out.
@@ -149,6 +165,32 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       return ids.length;
     });
   }
+}
+
+function isUnsendable(outcome: Sent | undefined): outcome is { unsendable: string } {
+  return typeof outcome === 'object';
+}
+
+/**
+ * Jobs whose command can never be sent fail with `invalid_payload`, as a worker would fail them, unless
+ * they have moved on already (started, cancelled, ...). The status change bumps `seq` like any other.
+ */
+async function failUnsendable(
+  tx: EntityManager,
+  outcomes: readonly (readonly [string, Sent | undefined])[],
+): Promise<void> {
+  const failed = outcomes.filter(([, outcome]) => isUnsendable(outcome));
+  if (failed.length === 0) return;
+  await tx.query(
+    `UPDATE gateway.jobs j SET status = 'failed', dispatched = true, seq = j.seq + 1, updated_at = now(),
+            finished_at = now(), error = jsonb_build_object('code', 'invalid_payload', 'message', f.message)
+       FROM unnest($1::uuid[], $2::text[]) AS f (id, message)
+      WHERE j.id = f.id AND j.status IN ('scheduled', 'queued')`,
+    [
+      failed.map(([id]) => id),
+      failed.map(([, outcome]) => (isUnsendable(outcome) ? outcome.unsendable : '')),
+    ],
+  );
 }
 
 /** Jobs whose row is their outbox record and whose command is not known to have reached the broker. */

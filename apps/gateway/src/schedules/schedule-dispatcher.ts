@@ -27,6 +27,9 @@ export interface PlannedRun {
   readonly nextRunAt: Date;
 }
 
+/** How long a schedule that cannot be planned waits before it is tried again. */
+const UNPLANNABLE_RETRY = '1 hour';
+
 /**
  * The missed-runs policy: a schedule that is due gets exactly one run, for its oldest due time, and its
  * next due time is the first one strictly after `now`, not after the old one. After downtime that is one
@@ -130,7 +133,26 @@ export class ScheduleDispatcher implements OnApplicationBootstrap, BeforeApplica
           ORDER BY next_run_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
       );
       if (due.length === 0) return { claimed: 0, created: 0 };
-      const runs = due.map((row) => ({ row, ...planRun(row, row.now) }));
+      const runs: (PlannedRun & { row: DueRow })[] = [];
+      const unplannable: DueRow[] = [];
+      for (const row of due) {
+        try {
+          runs.push({ row, ...planRun(row, row.now) });
+        } catch (error) {
+          unplannable.push(row);
+          this.logger.error(
+            `Schedule ${row.id} cannot be planned: ${errorMessageOf(error)}; retried in an hour`,
+          );
+        }
+      }
+      // A stored schedule that no longer plans (its cron or time zone stopped parsing after an upgrade, say)
+      // would fail its whole batch on every tick, and every schedule behind it with it: it waits an hour.
+      if (unplannable.length > 0) {
+        await tx.query(
+          `UPDATE gateway.schedules SET next_run_at = now() + interval '${UNPLANNABLE_RETRY}' WHERE id = ANY($1::uuid[])`,
+          [unplannable.map((row) => row.id)],
+        );
+      }
       const created = await this.createJobs(tx, runs);
       await tx.query(
         `UPDATE gateway.schedules AS s SET next_run_at = t.next_run_at, last_run_at = t.due_at

@@ -90,7 +90,8 @@ export class CpuPool implements OnApplicationShutdown {
   }
 
   private workers(): Piscina {
-    this.pool ??= new Piscina({
+    if (this.pool) return this.pool;
+    this.pool = new Piscina({
       ...workerScript(),
       minThreads: 1,
       maxThreads: this.size,

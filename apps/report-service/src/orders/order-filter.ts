@@ -1,4 +1,4 @@
-import type { GenerateReport } from '#contracts';
+import { isCalendarDate, type GenerateReport } from '#contracts';
 import { PermanentError } from '#messaging';
 
 export type OrderFilters = NonNullable<GenerateReport['filters']>;
@@ -44,10 +44,8 @@ export function orderFilterSql(filters: OrderFilters = {}): SqlCondition {
 }
 
 function utcDay(field: string, day: string): Date {
-  const date = new Date(`${day}T00:00:00.000Z`);
-  // Date rolls 2026-02-30 over to March 2nd instead of refusing it.
-  if (Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== day) {
-    throw new InvalidOrderFilterError(field, day);
-  }
-  return date;
+  // The gateway refuses such a day with a 400 now; a command from before that (or another publisher) may
+  // still carry one. Date would roll 2026-02-30 over to March 2nd instead of refusing it.
+  if (!isCalendarDate(day)) throw new InvalidOrderFilterError(field, day);
+  return new Date(`${day}T00:00:00.000Z`);
 }

@@ -35,10 +35,6 @@ export class OrdersRepository {
     const client = asPgClient(await runner.connect());
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      // A cursor's portal stays open between fetches and Postgres counts its whole life as one statement;
-      // the pool's 30 s statement timeout would cut long reports short. Stay under RabbitMQ's 30 min
-      // consumer_timeout instead.
-      await client.query(`SET LOCAL statement_timeout = '25min'`);
       const result = await work(new PgOrdersSnapshot(client));
       await client.query('COMMIT');
       return result;
@@ -75,6 +71,12 @@ class PgOrdersSnapshot implements OrdersSnapshot {
 
   async *batches(filters: OrderFilters | undefined, batchSize: number): AsyncGenerator<OrderRow[]> {
     const { where, params } = orderFilterSql(filters);
+    // A cursor's portal stays open between fetches and Postgres counts its whole life as one statement;
+    // the pool's 30 s statement timeout would cut long reports short. Stay under RabbitMQ's 30 min
+    // consumer_timeout instead, for the cursor only: a count or totals past 30 s is still cancelled by the
+    // server, with its own error, before the pool's answer deadline (answer-deadline.ts) would take it for
+    // a silent server. Each batch of rows is one answer, and that deadline applies to it.
+    await this.client.query(`SET LOCAL statement_timeout = '25min'`);
     const cursor = this.client.query(
       new Cursor<OrderRow>(`${SELECT_ORDERS} ${where} ORDER BY created_at, id`, params),
     );

@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import type { ConsumeMessage } from 'amqplib';
+import { ControlEvents } from '#contracts';
+import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
+import { Cancellations } from './cancellations.js';
+import { TopologyNames } from './topology.js';
+
+const channel = { ack: () => undefined } as unknown as AnyChannel;
+
+/** Hands `cancellations` a control-stream message of `type`, as its consumer would. */
+function deliver(cancellations: Cancellations, type: string, body: unknown): void {
+  const message = {
+    content: Buffer.from(JSON.stringify(body)),
+    properties: { type },
+  } as unknown as ConsumeMessage;
+  (cancellations as unknown as { receive(c: AnyChannel, m: ConsumeMessage): void }).receive(channel, message);
+}
+
+describe(Cancellations.name, () => {
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('forgets finished leases after a day, as it forgets cancels, instead of keeping every one', () => {
+    jest.useFakeTimers({ now: new Date('2026-11-01T00:00:00Z') });
+    const cancellations = new Cancellations({} as AmqpConnection, new TopologyNames('t-unit'));
+    const receive = (leaseId: string) => {
+      deliver(cancellations, ControlEvents.leaseDone.name, { leaseId, at: new Date().toISOString() });
+    };
+    const old = Array.from({ length: 999 }, () => randomUUID());
+    for (const id of old) receive(id);
+    expect(old.every((id) => cancellations.isLeaseDone(id))).toBe(true);
+
+    jest.setSystemTime(new Date('2026-11-02T02:00:00Z')); // 26 hours later
+    const recent = randomUUID();
+    receive(recent); // the thousandth: the old ones go
+    expect(cancellations.isLeaseDone(recent)).toBe(true);
+    expect(old.some((id) => cancellations.isLeaseDone(id))).toBe(false);
+    expect((cancellations as unknown as { doneLeases: Map<string, number> }).doneLeases.size).toBe(1);
+  });
+
+  it('cancels commands published before the cancel, not a replay published after it', () => {
+    const cancellations = new Cancellations({} as AmqpConnection, new TopologyNames('t-unit'));
+    const cancel = (jobId: string, at: number) => {
+      deliver(cancellations, ControlEvents.cancelRequested.name, { jobId, at: new Date(at).toISOString() });
+    };
+    const job = randomUUID();
+    const asked = Date.parse('2026-11-01T10:00:00Z');
+    cancel(job, asked);
+    expect(cancellations.isCancelled(job, asked - 5000)).toBe(true); // the original, or its retry copy
+    expect(cancellations.isCancelled(job)).toBe(true);
+    expect(cancellations.isCancelled(job, asked + 60_000)).toBe(false); // a replay published later
+
+    const replay = new AbortController();
+    const untrack = cancellations.track(job, replay, asked + 60_000);
+    expect(replay.signal.aborted).toBe(false);
+    cancel(job, asked); // the same cancel read again (a process catching up on the stream)
+    expect(replay.signal.aborted).toBe(false);
+    cancel(job, asked + 120_000); // the replay cancelled in its turn
+    expect(replay.signal.aborted).toBe(true);
+    untrack();
+  });
+});

@@ -346,6 +346,15 @@ async function openDetail(id) {
     section.hidden = false;
     section.scrollIntoView({ block: 'nearest' });
     byId('detail-close').focus({ preventScroll: true });
+    // The list may have opened this job's stream already, and it may have brought a newer state while the
+    // read above was on its way: that read has just painted over it, and the stream does not send it again
+    // (a job without progress would show `queued` until it ended; seen in CI). A stream opened afresh starts
+    // with a snapshot read after ours.
+    const open = state.streams.get(id);
+    if (open) {
+      open.abort();
+      state.streams.delete(id);
+    }
     balanceStreams();
   } catch (e) {
     announce(`Could not open job ${id}: ${errorText(e)}`);

@@ -172,6 +172,45 @@ describe('dead letters: archive, replay, bulk replay, discard', () => {
     expect((await call(`/v1/admin/dead-letters/${letter.id}/replay`, { method: 'POST' })).status).toBe(409);
   });
 
+  it('runs the replay of a job whose earlier run was cancelled, whatever the clocks say; a cancel then stops the replay', async () => {
+    const id = await failingJob('cancelled, failed anyway');
+    const letter = await archived(id);
+    await settled(id, 'failed');
+    // The cancel a gateway sent while the job's first run was failing, from a replica whose clock ran a
+    // minute ahead: it must stop that run (replays 0), not the replay made after it.
+    const admin = await BrokerAdmin.connect();
+    try {
+      await admin.publish(
+        '',
+        `${stack.prefix}.control`,
+        Buffer.from(
+          JSON.stringify({ jobId: id, at: new Date(Date.now() + 60_000).toISOString(), replays: 0 }),
+        ),
+        { type: 'control.cancel', contentType: 'application/json', messageId: randomUUID() },
+      );
+    } finally {
+      await admin.close();
+    }
+    // The worker has read that cancel once it has read one published after it: a running job's, through
+    // the API.
+    const probe = (
+      await json<Job>(await call('/v1/echo', { key: 'acme-key', body: { message: 'probe', cpuMs: 10_000 } }))
+    ).id;
+    await settled(probe, 'running');
+    expect((await call(`/v1/jobs/${probe}/cancel`, { key: 'acme-key', method: 'POST' })).status).toBe(202);
+    await settled(probe, 'cancelled');
+
+    const edit = { message: 'again', failPermanently: false, cpuMs: 10_000 };
+    expect(
+      (await call(`/v1/admin/dead-letters/${letter.id}/replay`, { body: { payload: edit } })).status,
+    ).toBe(202);
+    // Running, not acked as cancelled on arrival (that would take it to cancelled with 0 attempts).
+    expect(await settled(id, 'running')).toMatchObject({ attempts: 1 });
+    // A cancel asked now carries the replay's run: the worker stops it.
+    expect((await call(`/v1/jobs/${id}/cancel`, { key: 'acme-key', method: 'POST' })).status).toBe(202);
+    expect(await settled(id, 'cancelled')).toMatchObject({ attempts: 1 });
+  });
+
   it('bulk-replays 100 archived messages, each exactly once, paced, even with two requests racing', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 100; i++) ids.push(await failingJob(`bulk ${i}`));

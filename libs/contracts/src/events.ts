@@ -84,8 +84,13 @@ export const JobEvents = {
 /**
  * Asks every worker to stop a job it is running (fanned out to one exclusive queue per worker process;
  * the gateway publishes it after marking the job `cancelRequested`).
+ *
+ * `replays` says which runs it stops: the number of times the job had been replayed from its dead letter
+ * when the cancel was asked. It stops the commands of that run and of earlier ones (their `replay-count`
+ * header is at most `replays`), never those of a later replay. Absent (requests from before the field):
+ * every run of the job.
  */
-export const CancelRequested = z.strictObject({ jobId, at });
+export const CancelRequested = z.strictObject({ jobId, at, replays: z.int().min(0).optional() });
 export type CancelRequested = z.output<typeof CancelRequested>;
 
 /**

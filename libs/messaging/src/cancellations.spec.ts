@@ -37,28 +37,42 @@ describe(Cancellations.name, () => {
     receive(recent); // the thousandth: the old ones go
     expect(cancellations.isLeaseDone(recent)).toBe(true);
     expect(old.some((id) => cancellations.isLeaseDone(id))).toBe(false);
-    expect((cancellations as unknown as { doneLeases: Map<string, number> }).doneLeases.size).toBe(1);
+    expect((cancellations as unknown as { doneLeases: Map<string, unknown> }).doneLeases.size).toBe(1);
   });
 
-  it('cancels commands published before the cancel, not a replay published after it', () => {
+  it('cancels the run it was asked for and earlier ones, never a later replay, whatever the clocks say', () => {
     const cancellations = new Cancellations({} as AmqpConnection, new TopologyNames('t-unit'));
-    const cancel = (jobId: string, at: number) => {
-      deliver(cancellations, ControlEvents.cancelRequested.name, { jobId, at: new Date(at).toISOString() });
+    const cancel = (jobId: string, replays?: number) => {
+      deliver(cancellations, ControlEvents.cancelRequested.name, {
+        jobId,
+        at: new Date().toISOString(),
+        ...(replays === undefined ? {} : { replays }),
+      });
     };
     const job = randomUUID();
-    const asked = Date.parse('2026-11-01T10:00:00Z');
-    cancel(job, asked);
-    expect(cancellations.isCancelled(job, asked - 5000)).toBe(true); // the original, or its retry copy
-    expect(cancellations.isCancelled(job)).toBe(true);
-    expect(cancellations.isCancelled(job, asked + 60_000)).toBe(false); // a replay published later
+    cancel(job, 1); // asked while the job was on its first replay
+    expect(cancellations.isCancelled(job)).toBe(true); // the original (no replay-count header)
+    expect(cancellations.isCancelled(job, 1)).toBe(true); // the run it was asked for, or its retry copy
+    expect(cancellations.isCancelled(job, 2)).toBe(false); // a replay made after it
+    expect(cancellations.isCancelled(randomUUID())).toBe(false);
 
     const replay = new AbortController();
-    const untrack = cancellations.track(job, replay, asked + 60_000);
+    const untrack = cancellations.track(job, replay, 2);
     expect(replay.signal.aborted).toBe(false);
-    cancel(job, asked); // the same cancel read again (a process catching up on the stream)
+    cancel(job, 1); // the same cancel read again (a process catching up on the stream)
     expect(replay.signal.aborted).toBe(false);
-    cancel(job, asked + 120_000); // the replay cancelled in its turn
+    cancel(job, 0); // an older cancel read late does not forget the newer one
+    expect(cancellations.isCancelled(job, 1)).toBe(true);
+    cancel(job, 2); // the replay cancelled in its turn
     expect(replay.signal.aborted).toBe(true);
     untrack();
+  });
+
+  it('takes a cancel without a run count (a request from before runs were counted) for every run', () => {
+    const cancellations = new Cancellations({} as AmqpConnection, new TopologyNames('t-unit'));
+    const job = randomUUID();
+    deliver(cancellations, ControlEvents.cancelRequested.name, { jobId: job, at: new Date().toISOString() });
+    expect(cancellations.isCancelled(job)).toBe(true);
+    expect(cancellations.isCancelled(job, 7)).toBe(true);
   });
 });

@@ -35,11 +35,12 @@ const REMEMBER_MS = 25 * 60 * 60 * 1000;
  */
 export class Cancellations {
   private readonly log = new Logger('AmqpTransport');
-  private readonly cancelled = new Map<string, number>();
+  /** Cancelled jobs, with the last run each cancel stopped (see {@link CancelRequested}'s `replays`). */
+  private readonly cancelled = new Map<string, Noted<number>>();
   /** Leases whose holder finished: their copies are dropped when they come back. */
-  private readonly doneLeases = new Map<string, number>();
-  /** Each running job's controllers, with when their command was first published. */
-  private readonly running = new Map<string, Map<AbortController, number | undefined>>();
+  private readonly doneLeases = new Map<string, Noted<true>>();
+  /** Each running job's controllers, with the run (replay count) of their command. */
+  private readonly running = new Map<string, Map<AbortController, number>>();
   private readonly marker = randomUUID();
   private wrapper?: ChannelWrapper;
   private live?: AnyChannel;
@@ -78,13 +79,13 @@ export class Cancellations {
   }
 
   /**
-   * Whether a command for `jobId` first published at `publishedAt` (ms; retry and lease copies keep their
-   * original's) was cancelled: a cancel counts for commands published before it, not for a replay of the
-   * job published after it, which must run. Without `publishedAt`, any cancel of the job counts.
+   * Whether a command of `jobId`'s run `replayCount` (its `replay-count` header; retry and lease copies keep
+   * it) was cancelled: a cancel stops the run it was asked for and earlier ones, never a replay made after
+   * it, which must run. No clocks are compared: the gateway counts the runs in the job's record.
    */
-  isCancelled(jobId: string, publishedAt?: number): boolean {
-    const at = this.cancelled.get(jobId);
-    return at !== undefined && (publishedAt === undefined || publishedAt <= at);
+  isCancelled(jobId: string, replayCount = 0): boolean {
+    const last = this.cancelled.get(jobId)?.value;
+    return last !== undefined && replayCount <= last;
   }
 
   isLeaseDone(leaseId: string): boolean {
@@ -92,14 +93,14 @@ export class Cancellations {
   }
 
   /**
-   * Registers a running job's controller (its command first published at `publishedAt`) until the returned
-   * function is called; a cancel of the job aborts it unless the command was published after the cancel.
+   * Registers a running job's controller (its command of run `replayCount`) until the returned function is
+   * called; a cancel of the job aborts it unless the command belongs to a later replay than the cancel.
    */
-  track(jobId: string, controller: AbortController, publishedAt?: number): () => void {
-    if (this.isCancelled(jobId, publishedAt)) controller.abort(new JobCancelledError(jobId));
+  track(jobId: string, controller: AbortController, replayCount = 0): () => void {
+    if (this.isCancelled(jobId, replayCount)) controller.abort(new JobCancelledError(jobId));
     let runs = this.running.get(jobId);
-    if (!runs) this.running.set(jobId, (runs = new Map<AbortController, number | undefined>()));
-    runs.set(controller, publishedAt);
+    if (!runs) this.running.set(jobId, (runs = new Map<AbortController, number>()));
+    runs.set(controller, replayCount);
     return () => {
       runs.delete(controller);
       if (runs.size === 0) this.running.delete(jobId);
@@ -141,7 +142,7 @@ export class Cancellations {
         this.cancel(message.content);
       } else if (properties.type === ControlEvents.leaseDone.name) {
         const parsed = LeaseDone.safeParse(JSON.parse(message.content.toString('utf8')));
-        if (parsed.success) remember(this.doneLeases, parsed.data.leaseId);
+        if (parsed.success) remember(this.doneLeases, parsed.data.leaseId, true);
       }
     } catch (error) {
       this.log.warn(`Unreadable control message: ${errorMessageOf(error)}`);
@@ -153,26 +154,31 @@ export class Cancellations {
     const parsed = CancelRequested.safeParse(JSON.parse(content.toString('utf8')));
     if (!parsed.success) throw new Error('cancel request does not match its contract');
     const { jobId } = parsed.data;
-    // When the cancel was asked, not when it was read here: this process may be catching up on the stream.
-    const asked = Date.parse(parsed.data.at);
-    const at = Number.isNaN(asked) ? Date.now() : asked;
-    remember(this.cancelled, jobId, at);
-    for (const [controller, publishedAt] of this.running.get(jobId) ?? []) {
-      if (publishedAt === undefined || publishedAt <= at) controller.abort(new JobCancelledError(jobId));
+    const replays = parsed.data.replays ?? Number.POSITIVE_INFINITY; // a request from before runs were counted
+    const last = Math.max(replays, this.cancelled.get(jobId)?.value ?? replays);
+    remember(this.cancelled, jobId, last);
+    for (const [controller, replayCount] of this.running.get(jobId) ?? []) {
+      if (replayCount <= last) controller.abort(new JobCancelledError(jobId));
     }
   }
 }
 
+/** A remembered value, with when it was last noted. */
+interface Noted<T> {
+  readonly value: T;
+  readonly at: number;
+}
+
 /**
- * Notes `key` as seen at `at` (now by default; the latest of the times it was noted); at every thousandth
- * entry, forgets those older than {@link REMEMBER_MS} (the control stream keeps a day, so nothing older can
- * come back after a restart either).
+ * Notes `value` for `key`, now; at every thousandth entry, forgets those noted more than
+ * {@link REMEMBER_MS} ago (the control stream keeps a day, so nothing older can come back after a restart
+ * either).
  */
-function remember(entries: Map<string, number>, key: string, at = Date.now()): void {
+function remember<T>(entries: Map<string, Noted<T>>, key: string, value: T): void {
   const now = Date.now();
-  entries.set(key, Math.max(at, entries.get(key) ?? at));
+  entries.set(key, { value, at: now });
   if (entries.size % 1000 !== 0) return;
-  for (const [old, seen] of entries) {
-    if (seen < now - REMEMBER_MS) entries.delete(old);
+  for (const [old, noted] of entries) {
+    if (noted.at < now - REMEMBER_MS) entries.delete(old);
   }
 }

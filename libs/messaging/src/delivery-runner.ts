@@ -170,7 +170,7 @@ export class DeliveryRunner {
     }
 
     const meta = { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent };
-    if (jobId && this.parts.cancellations.isCancelled(jobId, envelope.publishedAt)) {
+    if (jobId && this.parts.cancellations.isCancelled(jobId, envelope.replayCount)) {
       // Cancelled while it waited (queued, scheduled or between retries): it never starts.
       await this.cancelled(jobId, envelope, envelope.attempt - 1);
       return 'cancelled';
@@ -178,7 +178,7 @@ export class DeliveryRunner {
     const controller = new AbortController();
     this.aborts.add(controller);
     const untrack = jobId
-      ? this.parts.cancellations.track(jobId, controller, envelope.publishedAt)
+      ? this.parts.cancellations.track(jobId, controller, envelope.replayCount)
       : undefined;
     try {
       // A lease copy continues its attempt (it was counted when that attempt started). The start goes out

@@ -119,6 +119,12 @@ export interface IncomingEnvelope {
   readonly redelivered: boolean;
   /** When the message was first published (AMQP timestamp, whole seconds), in ms since the epoch. */
   readonly publishedAt: number | undefined;
+  /**
+   * Which run of its job this command belongs to: how many times the job had been replayed from its dead
+   * letter when the command was made (the `replay-count` header; 0 for the original submission). Retry and
+   * lease copies keep it.
+   */
+  readonly replayCount: number;
   readonly headers: Headers;
 }
 
@@ -139,6 +145,7 @@ export function readEnvelope(message: DeliveredMessage): IncomingEnvelope {
     redelivered: message.fields.redelivered,
     publishedAt:
       typeof message.properties.timestamp === 'number' ? message.properties.timestamp * 1000 : undefined,
+    replayCount: positiveInt(headers[Header.replayCount]) ?? 0,
     headers,
   };
 }

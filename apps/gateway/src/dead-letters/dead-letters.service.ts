@@ -209,26 +209,28 @@ export class DeadLetters {
     if (!entry.job_id || contract?.kind !== 'command') {
       throw new JobStateConflictError(entry.id, 'This dead letter carries no job to replay');
     }
-    const [rows] = await tx.query<[{ tenant: string; max_attempts: number }[], number]>(
+    const headers = entry.headers;
+    const count = headers[Header.replayCount];
+    // The job's own count is the truth; the letter's covers jobs replayed before the job kept one.
+    const lettered = typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 0;
+    const [rows] = await tx.query<[{ tenant: string; max_attempts: number; replays: number }[], number]>(
       `UPDATE gateway.jobs SET status = 'queued', attempts = 0, last_attempt = 0, progress = 0, error = NULL,
-              result = NULL, finished_at = NULL, cancel_requested = false, seq = seq + 1, updated_at = now()
+              result = NULL, finished_at = NULL, cancel_requested = false, replays = GREATEST(replays, $2) + 1,
+              seq = seq + 1, updated_at = now()
         WHERE id = $1 AND status = 'failed'
-        RETURNING tenant, max_attempts`,
-      [entry.job_id],
+        RETURNING tenant, max_attempts, replays`,
+      [entry.job_id, lettered],
     );
     const job = rows[0];
     if (!job)
       throw new JobStateConflictError(entry.id, `Job ${entry.job_id} is not failed: nothing to replay`);
-    const headers = entry.headers;
-    const count = headers[Header.replayCount];
-    const replays = typeof count === 'number' ? count : 0;
     const traceparent = headers[Header.traceparent];
     const notifyHeader = headers[Header.notify];
     const notify = Notify.safeParse(typeof notifyHeader === 'string' ? safeJson(notifyHeader) : undefined);
     const meta: OutboxMeta = {
       tenant: job.tenant,
       maxAttempts: job.max_attempts,
-      replayCount: replays + 1,
+      replayCount: job.replays,
       ...(typeof traceparent === 'string' ? { traceparent } : {}),
       ...(notify.success ? { notify: notify.data } : {}),
     };

@@ -27,14 +27,7 @@ export class JobCancellation {
   ) {}
 
   async cancel(principal: Principal, id: string): Promise<JobEntity> {
-    const request: OutboxMessage = {
-      id: randomUUID(),
-      jobId: id,
-      messageType: ControlEvents.cancelRequested.name,
-      payload: { jobId: id, at: new Date().toISOString() } satisfies CancelRequested,
-      meta: { tenant: principal.tenant, maxAttempts: 1 },
-    };
-    const job = await this.db.transaction(async (tx) => {
+    const { job, request } = await this.db.transaction(async (tx) => {
       const jobs = tx.getRepository(JobEntity);
       const found = await jobs.findOne({
         where: isAdmin(principal) ? { id } : { id, tenant: principal.tenant },
@@ -59,12 +52,21 @@ export class JobCancellation {
         // A command not yet published (scheduled, or still in the outbox) is simply never sent.
         await tx.query(`DELETE FROM gateway.outbox WHERE job_id = $1`, [id]);
       }
+      // It stops the job's current run (and any earlier one still about), not a replay made after it.
+      const payload: CancelRequested = { jobId: id, at: new Date().toISOString(), replays: found.replays };
+      const request: OutboxMessage = {
+        id: randomUUID(),
+        jobId: id,
+        messageType: ControlEvents.cancelRequested.name,
+        payload,
+        meta: { tenant: principal.tenant, maxAttempts: 1 },
+      };
       await tx.query(
         `INSERT INTO gateway.outbox (id, job_id, message_type, payload, meta, created_at, due_at)
          VALUES ($1, $2, $3, $4, $5, now(), now())`,
         [request.id, id, request.messageType, JSON.stringify(request.payload), JSON.stringify(request.meta)],
       );
-      return jobs.findOneByOrFail({ id });
+      return { job: await jobs.findOneByOrFail({ id }), request };
     });
     this.outbox.publishAndForget(request).catch((error: unknown) => {
       this.logger.warn(`Cancel request for job ${id} not published yet: ${errorMessageOf(error)}`);

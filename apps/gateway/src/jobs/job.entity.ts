@@ -16,6 +16,8 @@ export class JobEntity {
   @Column('jsonb', { nullable: true }) result!: unknown;
   @Column('jsonb', { nullable: true }) error!: JobError | null;
   @Column('boolean', { name: 'cancel_requested' }) cancelRequested!: boolean;
+  /** How many times the job was replayed from its dead letter (its current run). */
+  @Column('integer') replays!: number;
   @Column('timestamptz', { name: 'run_at', nullable: true }) runAt!: Date | null;
   @Column('uuid', { name: 'schedule_id', nullable: true }) scheduleId!: string | null;
   /** Increases with every visible change: the SSE event id. */

@@ -322,6 +322,7 @@ function newJob(
     result: null,
     error: null,
     cancelRequested: false,
+    replays: 0,
     runAt: null,
     scheduleId: null,
     seq: '1',

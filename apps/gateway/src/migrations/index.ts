@@ -8,6 +8,7 @@ import { JobsInFlightIndex1764300000000 } from './1764300000000-jobs-in-flight-i
 import { JobsAsOutbox1764400000000 } from './1764400000000-jobs-as-outbox.js';
 import { StartedEventsOnJobs1764500000000 } from './1764500000000-started-events-on-jobs.js';
 import { SubmissionDeadline1764600000000 } from './1764600000000-submission-deadline.js';
+import { JobReplays1764700000000 } from './1764700000000-job-replays.js';
 
 export const gatewayMigrations = [
   CreateJobs1763700000000,
@@ -20,4 +21,5 @@ export const gatewayMigrations = [
   JobsAsOutbox1764400000000,
   StartedEventsOnJobs1764500000000,
   SubmissionDeadline1764600000000,
+  JobReplays1764700000000,
 ];

@@ -77,11 +77,14 @@ describe('JobTransitions against Postgres', () => {
     expect(await runMigrations(after, GATEWAY_SCHEMA)).toEqual(['StartedEventsOnJobs1764500000000']);
     expect(await jobOf(job)).toMatchObject({ attempts: 2, started_events: [first, second] });
     expect(await jobOf(other)).toMatchObject({ attempts: 0, started_events: [] });
-    // A late copy of an event counted before the migration still counts nothing.
-    await new JobTransitions(after, new Metrics('gateway')).apply(started(job, first));
+    // A late copy of an event counted before the migration still counts nothing (today's transitions need
+    // the later migrations too).
+    const today = await gatewayDb();
+    await runMigrations(today, GATEWAY_SCHEMA);
+    await new JobTransitions(today, new Metrics('gateway')).apply(started(job, first));
     expect((await jobOf(job))?.attempts).toBe(2);
 
-    await after.undoLastMigration();
+    for (let undone = gatewayMigrations.length; undone > at; undone--) await today.undoLastMigration();
     const rows = await db.query<{ event_id: string; attempt: number }>(
       `SELECT event_id, attempt FROM gateway.job_attempts WHERE job_id = $1 ORDER BY attempt`,
       [job],
@@ -145,5 +148,65 @@ describe('JobTransitions against Postgres', () => {
     // Copies arriving later, alone or with the others of their batch, count nothing.
     await gateways[0].applyAll([started(job, second, 2), started(job, first)]);
     expect((await jobOf(job))?.attempts).toBe(3);
+  });
+
+  it('leaves a replayed job alone when its earlier run reports late, and follows the run it is on', async () => {
+    const source = await gatewayDb();
+    await runMigrations(source, GATEWAY_SCHEMA);
+    const transitions = new JobTransitions(source, new Metrics('gateway'));
+    const at = () => new Date().toISOString();
+    const error = { code: 'permanent_failure', message: 'boom' };
+    const of = (jobId: string, run: number | undefined) => ({
+      started: (attempt = 1) => ({ ...started(jobId, randomUUID(), attempt), run }),
+      progress: (progress: number) => ({
+        type: 'progress' as const,
+        run,
+        event: { jobId, progress, at: at() },
+      }),
+      retrying: (attempt: number) => ({
+        type: 'retrying' as const,
+        run,
+        event: { jobId, attempt, error, retryAt: at(), at: at() },
+      }),
+      succeeded: (attempt = 1) => ({
+        type: 'succeeded' as const,
+        run,
+        event: { jobId, attempt, result: { run: run ?? null }, at: at() },
+      }),
+      failed: (attempt = 3) => ({ type: 'failed' as const, run, event: { jobId, attempt, error, at: at() } }),
+      cancelled: () => ({ type: 'cancelled' as const, run, event: { jobId, attempt: 1, at: at() } }),
+    });
+    const row = async (id: string) =>
+      (
+        await db.query<{ status: string; attempts: number; progress: number; result: unknown }>(
+          `SELECT status, attempts, progress, result FROM gateway.jobs WHERE id = $1`,
+          [id],
+        )
+      )[0];
+
+    // A job replayed once: back to queued, on its run 1 (as the replay leaves it).
+    const job = randomUUID();
+    await insertJob(job);
+    await db.query(`UPDATE gateway.jobs SET replays = 1 WHERE id = $1`, [job]);
+    const old = of(job, 0);
+    for (const late of [old.failed(), old.started(3), old.retrying(3), old.succeeded(3), old.cancelled()]) {
+      await transitions.apply(late);
+    }
+    expect(await row(job)).toMatchObject({ status: 'queued', attempts: 0, result: null });
+
+    const now = of(job, 1);
+    await transitions.apply(now.started());
+    await transitions.applyAll([old.failed(), old.progress(90), now.progress(40)]);
+    expect(await row(job)).toMatchObject({ status: 'running', attempts: 1, progress: 40 });
+    // One batch with both runs' ends: the current run's counts.
+    await transitions.applyAll([old.failed(), now.succeeded(), old.cancelled()]);
+    expect(await row(job)).toMatchObject({ status: 'succeeded', attempts: 1, result: { run: 1 } });
+
+    // An event that does not say its run (a worker from before the field) applies whatever the run.
+    const unsaid = randomUUID();
+    await insertJob(unsaid);
+    await db.query(`UPDATE gateway.jobs SET replays = 2 WHERE id = $1`, [unsaid]);
+    await transitions.applyAll([of(unsaid, undefined).started(), of(unsaid, undefined).failed(1)]);
+    expect(await row(unsaid)).toMatchObject({ status: 'failed', attempts: 1 });
   });
 });

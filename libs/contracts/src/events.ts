@@ -44,6 +44,12 @@ const batched = <T extends string, S extends z.ZodType>(type: T, body: S) =>
     id: z.uuid(),
     tenant: z.string().optional(),
     traceparent: z.string().optional(),
+    /**
+     * The run of the job the event belongs to: its command's `replay-count` (0 for the original run). The
+     * gateway ignores an event of an earlier run than the job's record is on (a late `failed` of the run a
+     * replay followed). Absent (workers from before the field): applied whatever the run.
+     */
+    run: z.int().min(0).optional(),
     body,
   });
 

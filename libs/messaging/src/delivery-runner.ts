@@ -169,7 +169,12 @@ export class DeliveryRunner {
       return 'dead-lettered';
     }
 
-    const meta = { jobId, tenant: envelope.tenant, traceparent: envelope.traceparent };
+    const meta = {
+      jobId,
+      tenant: envelope.tenant,
+      traceparent: envelope.traceparent,
+      run: envelope.replayCount,
+    };
     if (jobId && this.parts.cancellations.isCancelled(jobId, envelope.replayCount)) {
       // Cancelled while it waited (queued, scheduled or between retries): it never starts.
       await this.cancelled(jobId, envelope, envelope.attempt - 1);
@@ -260,7 +265,7 @@ export class DeliveryRunner {
     await this.parts.lifecycle.publish(
       'job.cancelled',
       { jobId, attempt: Math.max(0, attempt), at: now() },
-      { tenant: envelope.tenant, traceparent: envelope.traceparent },
+      { tenant: envelope.tenant, traceparent: envelope.traceparent, run: envelope.replayCount },
     );
     await this.notifyEnded(jobId, envelope, { status: 'cancelled' });
   }

@@ -68,7 +68,7 @@ export class FailureRouter {
         this.lifecycle.publish(
           'job.retrying',
           { jobId, attempt: envelope.attempt, error: failure, retryAt, at: new Date().toISOString() },
-          { tenant: envelope.tenant, traceparent: envelope.traceparent },
+          { tenant: envelope.tenant, traceparent: envelope.traceparent, run: envelope.replayCount },
         ),
       );
     }
@@ -107,7 +107,7 @@ export class FailureRouter {
         this.lifecycle.publish(
           'job.failed',
           { jobId, attempt: envelope.attempt, error: failure, at: new Date().toISOString() },
-          { tenant: envelope.tenant, traceparent: envelope.traceparent },
+          { tenant: envelope.tenant, traceparent: envelope.traceparent, run: envelope.replayCount },
         ),
       );
       await notifyJobEnded(this.publisher, jobId, envelope, { status: 'failed', error: failure });

@@ -40,7 +40,12 @@ export class LifecycleBatcher {
   publish<T extends BatchedJobEvent['type']>(
     type: T,
     body: Body<T>,
-    meta: { readonly tenant?: string | undefined; readonly traceparent?: string | undefined },
+    meta: {
+      readonly tenant?: string | undefined;
+      readonly traceparent?: string | undefined;
+      /** The job's run (its command's replay count). */
+      readonly run?: number | undefined;
+    },
   ): Promise<void> {
     const event = {
       type,
@@ -48,6 +53,7 @@ export class LifecycleBatcher {
       body,
       ...(meta.tenant === undefined ? {} : { tenant: meta.tenant }),
       ...(meta.traceparent === undefined ? {} : { traceparent: meta.traceparent }),
+      ...(meta.run === undefined ? {} : { run: meta.run }),
     } as BatchedJobEvent;
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ event, resolve, reject });

@@ -60,27 +60,30 @@ export class JobEventsHandler {
       })),
     );
     try {
-      await this.transitions.applyAll(entries.map((entry) => changeOf(entry.type, entry.body, entry.id)));
+      await this.transitions.applyAll(
+        entries.map((entry) => changeOf(entry.type, entry.body, entry.id, entry.run)),
+      );
     } finally {
       for (const span of spans) span?.end();
     }
   }
 }
 
-function changeOf(type: string, event: unknown, eventId: string): LifecycleChange {
+/** `run` is the batch entry's (single events carry none: applied whatever the job's run). */
+function changeOf(type: string, event: unknown, eventId: string, run?: number): LifecycleChange {
   switch (type) {
     case JobEvents.started.name:
-      return { type: 'started', event: event as JobStarted, eventId };
+      return { type: 'started', event: event as JobStarted, eventId, run };
     case JobEvents.progressed.name:
-      return { type: 'progress', event: event as JobProgressed };
+      return { type: 'progress', event: event as JobProgressed, run };
     case JobEvents.succeeded.name:
-      return { type: 'succeeded', event: event as JobSucceeded };
+      return { type: 'succeeded', event: event as JobSucceeded, run };
     case JobEvents.retrying.name:
-      return { type: 'retrying', event: event as JobRetrying };
+      return { type: 'retrying', event: event as JobRetrying, run };
     case JobEvents.failed.name:
-      return { type: 'failed', event: event as JobFailed };
+      return { type: 'failed', event: event as JobFailed, run };
     case JobEvents.cancelled.name:
-      return { type: 'cancelled', event: event as JobCancelled };
+      return { type: 'cancelled', event: event as JobCancelled, run };
     default:
       throw new PermanentError(`No transition for ${type}`, 'unknown_message_type');
   }

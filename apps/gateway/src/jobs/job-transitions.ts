@@ -13,23 +13,36 @@ import { GroupCommitter, PreparedStatement } from '#database';
 import { Metrics } from '#observability';
 import type { QueryResultRow } from 'pg';
 
-export type LifecycleChange =
+/**
+ * One lifecycle event. `run` is the job's run it belongs to (its command's replay count); an event of
+ * another run than the job's record is on changes nothing. Without `run`, the event applies to any run.
+ */
+export type LifecycleChange = { readonly run?: number | undefined } & (
   | { readonly type: 'started'; readonly event: JobStarted; readonly eventId: string }
   | { readonly type: 'progress'; readonly event: JobProgressed }
   | { readonly type: 'retrying'; readonly event: JobRetrying }
   | { readonly type: 'succeeded'; readonly event: JobSucceeded }
   | { readonly type: 'failed'; readonly event: JobFailed }
-  | { readonly type: 'cancelled'; readonly event: JobCancelled };
+  | { readonly type: 'cancelled'; readonly event: JobCancelled }
+);
 
 type Of<T extends LifecycleChange['type']> = Extract<LifecycleChange, { type: T }>;
+
+/**
+ * The guard every transition carries: the event belongs to the run the job is on (`v.run`, NULL for an
+ * event that does not say). A replay moves the job to its next run; what its earlier run still reports
+ * (a late `failed`, `started` or `retrying`) then changes nothing.
+ */
+const SAME_RUN = '(v.run IS NULL OR v.run = j.replays)';
 
 /** Starts, and ends that came with them (see {@link JobTransitions.started}); the hottest UPDATE there is. */
 const STARTED = new PreparedStatement<StartedRow>(
   'conveyor.gateway.jobs-started',
   `WITH ev AS (
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[]) AS e (job_id, event_id, attempt, at)),
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[], $8::int[])
+                  AS e (job_id, event_id, attempt, at, run)),
   per_job AS (
-    SELECT job_id, array_agg(DISTINCT event_id) AS events, max(attempt) AS attempt, min(at) AS at
+    SELECT job_id, array_agg(DISTINCT event_id) AS events, max(attempt) AS attempt, min(at) AS at, max(run) AS run
       FROM ev GROUP BY job_id),
   ended AS (
     SELECT * FROM unnest($5::uuid[], $6::jsonb[], $7::timestamptz[]) AS s (job_id, result, at)),
@@ -53,7 +66,7 @@ const STARTED = new PreparedStatement<StartedRow>(
     finished_at  = CASE WHEN upd.succeeding THEN upd.finished_at ELSE j.finished_at END,
     seq = j.seq + 1, updated_at = now()
   FROM upd
-  WHERE j.id = upd.job_id AND NOT upd.events <@ j.started_events
+  WHERE j.id = upd.job_id AND NOT upd.events <@ j.started_events AND (upd.run IS NULL OR upd.run = j.replays)
   RETURNING j.id, upd.ending AS ended, upd.succeeding AS finished, j.kind, j.status,
             extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
 );
@@ -86,7 +99,8 @@ export class JobTransitions {
     return this.changes.addAll(changes);
   }
 
-  private async write(batch: readonly LifecycleChange[]): Promise<void> {
+  private async write(changes: readonly LifecycleChange[]): Promise<void> {
+    const batch = latestRunOnly(changes);
     const of = <T extends LifecycleChange['type']>(type: T) =>
       batch.filter((c): c is Of<T> => c.type === type);
     const succeeded = newestPerJob(of('succeeded'), () => false);
@@ -131,6 +145,7 @@ export class JobTransitions {
       ending.map((c) => c.event.jobId),
       ending.map((c) => JSON.stringify(c.event.result)),
       ending.map((c) => c.event.at),
+      runsOf(changes),
     ]);
     this.countFinished(rows.filter((row) => row.finished));
     return new Set(rows.filter((row) => row.ended).map((row) => row.id));
@@ -141,9 +156,9 @@ export class JobTransitions {
     if (latest.length === 0) return;
     await this.db.query(
       `UPDATE gateway.jobs j SET progress = v.progress, seq = j.seq + 1, updated_at = now()
-         FROM unnest($1::uuid[], $2::int[]) AS v (id, progress)
-        WHERE j.id = v.id AND j.status = 'running' AND j.progress < v.progress`,
-      [latest.map((c) => c.event.jobId), latest.map((c) => c.event.progress)],
+         FROM unnest($1::uuid[], $2::int[], $3::int[]) AS v (id, progress, run)
+        WHERE j.id = v.id AND j.status = 'running' AND j.progress < v.progress AND ${SAME_RUN}`,
+      [latest.map((c) => c.event.jobId), latest.map((c) => c.event.progress), runsOf(latest)],
     );
   }
 
@@ -153,12 +168,14 @@ export class JobTransitions {
     if (latest.length === 0) return;
     await this.db.query(
       `UPDATE gateway.jobs j SET status = 'retrying', error = v.error, progress = 0, seq = j.seq + 1, updated_at = now()
-         FROM unnest($1::uuid[], $2::jsonb[], $3::int[]) AS v (id, error, attempt)
-        WHERE j.id = v.id AND j.status IN ('queued', 'running', 'retrying') AND j.last_attempt <= v.attempt`,
+         FROM unnest($1::uuid[], $2::jsonb[], $3::int[], $4::int[]) AS v (id, error, attempt, run)
+        WHERE j.id = v.id AND j.status IN ('queued', 'running', 'retrying') AND j.last_attempt <= v.attempt
+          AND ${SAME_RUN}`,
       [
         latest.map((c) => c.event.jobId),
         latest.map((c) => JSON.stringify(c.event.error)),
         latest.map((c) => c.event.attempt),
+        runsOf(latest),
       ],
     );
   }
@@ -172,13 +189,14 @@ export class JobTransitions {
     await this.finish(
       `UPDATE gateway.jobs j SET status = 'succeeded', result = v.result, error = NULL, progress = 100,
               finished_at = v.at, seq = j.seq + 1, updated_at = now()
-         FROM unnest($1::uuid[], $2::jsonb[], $3::timestamptz[]) AS v (id, result, at)
-        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed')
+         FROM unnest($1::uuid[], $2::jsonb[], $3::timestamptz[], $4::int[]) AS v (id, result, at, run)
+        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed') AND ${SAME_RUN}
         RETURNING j.kind, j.status, extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
       [
         latest.map((c) => c.event.jobId),
         latest.map((c) => JSON.stringify(c.event.result)),
         latest.map((c) => c.event.at),
+        runsOf(latest),
       ],
     );
   }
@@ -201,13 +219,14 @@ export class JobTransitions {
     if (latest.length === 0) return;
     await this.finish(
       `UPDATE gateway.jobs j SET status = 'failed', error = v.error, finished_at = v.at, seq = j.seq + 1, updated_at = now()
-         FROM unnest($1::uuid[], $2::jsonb[], $3::timestamptz[]) AS v (id, error, at)
-        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled')
+         FROM unnest($1::uuid[], $2::jsonb[], $3::timestamptz[], $4::int[]) AS v (id, error, at, run)
+        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled') AND ${SAME_RUN}
         RETURNING j.kind, j.status, extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
       [
         latest.map((c) => c.event.jobId),
         latest.map((c) => JSON.stringify(c.event.error)),
         latest.map((c) => c.event.at),
+        runsOf(latest),
       ],
     );
   }
@@ -219,10 +238,10 @@ export class JobTransitions {
     await this.finish(
       `UPDATE gateway.jobs j SET status = 'cancelled', cancel_requested = true, finished_at = v.at,
               seq = j.seq + 1, updated_at = now()
-         FROM unnest($1::uuid[], $2::timestamptz[]) AS v (id, at)
-        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled')
+         FROM unnest($1::uuid[], $2::timestamptz[], $3::int[]) AS v (id, at, run)
+        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled') AND ${SAME_RUN}
         RETURNING j.kind, j.status, extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
-      [latest.map((c) => c.event.jobId), latest.map((c) => c.event.at)],
+      [latest.map((c) => c.event.jobId), latest.map((c) => c.event.at), runsOf(latest)],
     );
   }
 }
@@ -254,4 +273,22 @@ function newestPerJob<C extends { event: { jobId: string } }>(
     if (!current || newer(current, change)) kept.set(change.event.jobId, change);
   }
   return [...kept.values()];
+}
+
+/** Each change's run, as an int[] parameter (NULL where the event did not say). */
+function runsOf(changes: readonly LifecycleChange[]): (number | null)[] {
+  return changes.map((c) => c.run ?? null);
+}
+
+/**
+ * Drops the changes of a job that belong to an earlier run than another change of the same job in the
+ * batch: the one-change-per-job UPDATEs below would otherwise pick either.
+ */
+function latestRunOnly(changes: readonly LifecycleChange[]): readonly LifecycleChange[] {
+  const latest = new Map<string, number>();
+  for (const c of changes) {
+    if (c.run !== undefined && c.run > (latest.get(c.event.jobId) ?? -1)) latest.set(c.event.jobId, c.run);
+  }
+  if (![...latest.values()].some((run) => run > 0)) return changes; // the common case: all first runs
+  return changes.filter((c) => c.run === undefined || c.run === latest.get(c.event.jobId));
 }

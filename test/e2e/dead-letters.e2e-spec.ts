@@ -143,6 +143,31 @@ describe('dead letters: archive, replay, bulk replay, discard', () => {
     }
   });
 
+  it('archives a letter whose body and error hold text Postgres refuses: the body kept as text, the error mended', async () => {
+    const jobId = randomUUID();
+    const queue = `${stack.prefix}.report-service.echo.run`;
+    // JSON that escapes half an emoji (as JSON.stringify writes a string cut in the middle of a pair).
+    const body = String.raw`{"message":"cut \ud83d","failTimes":0,"failPermanently":false,"cpuMs":0}`;
+    const { properties } = buildEnvelope(
+      EchoCommands.run,
+      {},
+      { jobId, tenant: 'acme', maxAttempts: 5 },
+      'gateway',
+    );
+    const admin = await BrokerAdmin.connect();
+    try {
+      await admin.publish('', `${queue}.dlq`, Buffer.from(body), {
+        ...properties,
+        headers: { ...properties.headers, 'error-message': 'answered 500: \0', 'error-code': 'x' },
+      });
+    } finally {
+      await admin.close();
+    }
+    const letter = await archived(jobId);
+    expect(letter.payload).toBe(body);
+    expect(letter.error).toEqual({ code: 'x', message: 'answered 500: \uFFFD' });
+  });
+
   it('replays with an edited payload: the same job succeeds, and the edit, actor and time are kept', async () => {
     const id = await failingJob('fix me');
     const letter = await archived(id);

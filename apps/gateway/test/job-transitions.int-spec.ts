@@ -209,4 +209,43 @@ describe('JobTransitions against Postgres', () => {
     await transitions.applyAll([of(unsaid, undefined).started(), of(unsaid, undefined).failed(1)]);
     expect(await row(unsaid)).toMatchObject({ status: 'failed', attempts: 1 });
   });
+
+  it('stores results and errors with text Postgres refuses, mended, beside the other events of their batch', async () => {
+    const source = await gatewayDb();
+    await runMigrations(source, GATEWAY_SCHEMA);
+    const transitions = new JobTransitions(source, new Metrics('gateway'));
+    const at = new Date().toISOString();
+    // A webhook receiver's answer cut in the middle of an emoji, and a NUL from a provider's reply.
+    const cut = `Webhook receiver answered 500: ${'😀'.slice(0, 1)}`;
+    const [failing, succeeding, retrying, fine] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    for (const id of [failing, succeeding, retrying, fine]) await insertJob(id);
+    await transitions.applyAll([
+      started(failing, randomUUID()),
+      { type: 'failed', event: { jobId: failing, attempt: 1, error: { code: 'x', message: cut }, at } },
+      started(succeeding, randomUUID()),
+      { type: 'succeeded', event: { jobId: succeeding, attempt: 1, result: { ['k\0']: 'a\0b' }, at } },
+      started(retrying, randomUUID()),
+      {
+        type: 'retrying',
+        event: { jobId: retrying, attempt: 1, error: { code: 'y', message: `\0${cut}` }, retryAt: at, at },
+      },
+      started(fine, randomUUID()),
+      { type: 'succeeded', event: { jobId: fine, attempt: 1, result: { ok: true }, at } },
+    ]);
+    const rows = await db.query<{ id: string; status: string; result: unknown; error: unknown }>(
+      `SELECT id, status, result, error FROM gateway.jobs WHERE id = ANY($1::uuid[])`,
+      [[failing, succeeding, retrying, fine]],
+    );
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    expect(byId.get(failing)).toMatchObject({
+      status: 'failed',
+      error: { message: `${cut.slice(0, -1)}\uFFFD` },
+    });
+    expect(byId.get(succeeding)).toMatchObject({ status: 'succeeded', result: { 'k\uFFFD': 'a\uFFFDb' } });
+    expect(byId.get(retrying)).toMatchObject({
+      status: 'retrying',
+      error: { message: `\uFFFD${cut.slice(0, -1)}\uFFFD` },
+    });
+    expect(byId.get(fine)).toMatchObject({ status: 'succeeded', result: { ok: true } });
+  });
 });

@@ -4,7 +4,13 @@ import { defineEvent } from './contract.js';
 import { jsonValue } from './json-value.js';
 
 const jobId = z.uuid();
-const at = z.iso.datetime();
+/**
+ * A time the gateway stores: Postgres has no year 0, and one event it refuses would fail the statement
+ * applying every event batched with it. Refused here, the event is a poison message (dead-lettered).
+ */
+const at = z.iso.datetime().refine((v) => !v.startsWith('0000'), 'must be in the years 1 to 9999');
+/** An attempt number the gateway stores (Postgres `integer`). */
+const attempt = (min: 0 | 1) => z.int().min(min).max(2_147_483_647);
 
 export const JobError = z.strictObject({
   message: z.string().max(2048),
@@ -12,29 +18,29 @@ export const JobError = z.strictObject({
 });
 export type JobError = z.output<typeof JobError>;
 
-export const JobStarted = z.strictObject({ jobId, attempt: z.int().min(1), at });
+export const JobStarted = z.strictObject({ jobId, attempt: attempt(1), at });
 export type JobStarted = z.output<typeof JobStarted>;
 
 export const JobProgressed = z.strictObject({ jobId, progress: z.int().min(0).max(100), at });
 export type JobProgressed = z.output<typeof JobProgressed>;
 
-export const JobSucceeded = z.strictObject({ jobId, attempt: z.int().min(1), result: jsonValue, at });
+export const JobSucceeded = z.strictObject({ jobId, attempt: attempt(1), result: jsonValue, at });
 export type JobSucceeded = z.output<typeof JobSucceeded>;
 
 export const JobRetrying = z.strictObject({
   jobId,
-  attempt: z.int().min(1),
+  attempt: attempt(1),
   error: JobError,
   retryAt: at,
   at,
 });
 export type JobRetrying = z.output<typeof JobRetrying>;
 
-export const JobFailed = z.strictObject({ jobId, attempt: z.int().min(0), error: JobError, at });
+export const JobFailed = z.strictObject({ jobId, attempt: attempt(0), error: JobError, at });
 export type JobFailed = z.output<typeof JobFailed>;
 
 /** A running job stopped because it was cancelled (API.md, `POST /v1/jobs/:id/cancel`). */
-export const JobCancelled = z.strictObject({ jobId, attempt: z.int().min(0), at });
+export const JobCancelled = z.strictObject({ jobId, attempt: attempt(0), at });
 export type JobCancelled = z.output<typeof JobCancelled>;
 
 const batched = <T extends string, S extends z.ZodType>(type: T, body: S) =>

@@ -7,3 +7,4 @@ export * from './database.module.js';
 export * from './group-committer.js';
 export * from './prepared-statement.js';
 export * from './ensure-database.js';
+export * from './storable-text.js';

@@ -17,6 +17,7 @@ import {
   type DeadLetter,
   type MessagingOptions,
 } from '#messaging';
+import { hasUnstorableEscape, storableText } from '#database';
 import { Metrics } from '#observability';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -110,7 +111,7 @@ export class DeadLetterArchive implements OnApplicationBootstrap, BeforeApplicat
         envelope.type,
         body.payload === undefined ? null : JSON.stringify(body.payload),
         body.raw ?? null,
-        JSON.stringify(withoutNul(headers)),
+        JSON.stringify(storableHeaders(headers)),
         JSON.stringify(error),
         envelope.attempt,
         stringHeader(headers[Header.deadReason]) ?? null,
@@ -119,10 +120,13 @@ export class DeadLetterArchive implements OnApplicationBootstrap, BeforeApplicat
   }
 }
 
-/** The body as JSON when it is JSON Postgres can hold (jsonb refuses NUL characters), else as text. */
+/**
+ * The body as JSON when it is JSON Postgres can hold (jsonb refuses escaped NUL characters and unpaired
+ * surrogates), else as text.
+ */
 function storedBody(content: Buffer): { payload?: unknown; raw?: string } {
   const text = content.toString('utf8');
-  if (content.length <= MAX_STORED_PAYLOAD_BYTES && !text.includes('\\u0000')) {
+  if (content.length <= MAX_STORED_PAYLOAD_BYTES && !hasUnstorableEscape(text)) {
     try {
       return { payload: JSON.parse(text) as unknown };
     } catch {
@@ -138,17 +142,15 @@ function storedBody(content: Buffer): { payload?: unknown; raw?: string } {
   };
 }
 
-function withoutNul(headers: Record<string, unknown>): Record<string, unknown> {
+/** Headers as jsonb can hold them (a sender's text may carry NUL or a surrogate cut in half). */
+function storableHeaders(headers: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(headers).map(([k, v]) => [
-      k.replaceAll('\u0000', ''),
-      typeof v === 'string' ? v.replaceAll('\u0000', '') : v,
-    ]),
+    Object.entries(headers).map(([k, v]) => [storableText(k), typeof v === 'string' ? storableText(v) : v]),
   );
 }
 
 function stringHeader(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 ? value.replaceAll('\u0000', '') : undefined;
+  return typeof value === 'string' && value.length > 0 ? storableText(value) : undefined;
 }
 
 /** A message without a message id is identified by what it is: the same bytes and headers, the same letter. */

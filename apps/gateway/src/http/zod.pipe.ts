@@ -1,5 +1,6 @@
 import { BadRequestException, type PipeTransform } from '@nestjs/common';
 import type { z } from 'zod';
+import { isStorableText } from '#database';
 
 /** Validates a body or query against a zod schema: 400 with one message per problem, naming the field. */
 export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.output<S>> {
@@ -26,9 +27,6 @@ export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.ou
   }
 }
 
-/** A high surrogate without its low one after it, or a low one without its high one before it. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /** Deepest nesting of arrays and objects a body may have (a webhook payload's, say). */
 export const MAX_BODY_DEPTH = 64;
 
@@ -40,7 +38,7 @@ export const MAX_BODY_DEPTH = 64;
  */
 export function unstorableText(value: unknown): string | undefined {
   const pending: [unknown, string, number][] = [[value, '', 0]];
-  const bad = (text: string) => text.includes('\0') || LONE_SURROGATE.test(text);
+  const bad = (text: string) => !isStorableText(text);
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [item, path, depth] = next;
     if (typeof item === 'string') {

@@ -9,7 +9,7 @@ import type {
   JobStarted,
   JobSucceeded,
 } from '#contracts';
-import { GroupCommitter, PreparedStatement } from '#database';
+import { GroupCommitter, PreparedStatement, storableJson } from '#database';
 import { Metrics } from '#observability';
 import type { QueryResultRow } from 'pg';
 
@@ -143,7 +143,7 @@ export class JobTransitions {
       changes.map((c) => c.event.attempt),
       changes.map((c) => c.event.at),
       ending.map((c) => c.event.jobId),
-      ending.map((c) => JSON.stringify(c.event.result)),
+      ending.map((c) => storableJson(c.event.result)),
       ending.map((c) => c.event.at),
       runsOf(changes),
     ]);
@@ -173,7 +173,7 @@ export class JobTransitions {
           AND ${SAME_RUN}`,
       [
         latest.map((c) => c.event.jobId),
-        latest.map((c) => JSON.stringify(c.event.error)),
+        latest.map((c) => storableJson(c.event.error)),
         latest.map((c) => c.event.attempt),
         runsOf(latest),
       ],
@@ -194,7 +194,7 @@ export class JobTransitions {
         RETURNING j.kind, j.status, extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
       [
         latest.map((c) => c.event.jobId),
-        latest.map((c) => JSON.stringify(c.event.result)),
+        latest.map((c) => storableJson(c.event.result)),
         latest.map((c) => c.event.at),
         runsOf(latest),
       ],
@@ -224,7 +224,7 @@ export class JobTransitions {
         RETURNING j.kind, j.status, extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
       [
         latest.map((c) => c.event.jobId),
-        latest.map((c) => JSON.stringify(c.event.error)),
+        latest.map((c) => storableJson(c.event.error)),
         latest.map((c) => c.event.at),
         runsOf(latest),
       ],

@@ -19,7 +19,9 @@ export function excerpt(text: string): string {
     .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
-  return line.length > EXCERPT_LENGTH ? `${line.slice(0, EXCERPT_LENGTH - 3)}...` : line;
+  if (line.length <= EXCERPT_LENGTH) return line;
+  // Not cutting an emoji (a surrogate pair) in half: its first half alone is text Postgres refuses.
+  return `${line.slice(0, EXCERPT_LENGTH - 3).replace(/[\uD800-\uDBFF]$/, '')}...`;
 }
 
 export function responseOf(error: unknown): DeliveryResponse | undefined {

@@ -285,10 +285,10 @@ function runsOf(changes: readonly LifecycleChange[]): (number | null)[] {
  * batch: the one-change-per-job UPDATEs below would otherwise pick either.
  */
 function latestRunOnly(changes: readonly LifecycleChange[]): readonly LifecycleChange[] {
+  if (!changes.some((c) => c.run !== undefined && c.run > 0)) return changes; // the common case: first runs
   const latest = new Map<string, number>();
   for (const c of changes) {
     if (c.run !== undefined && c.run > (latest.get(c.event.jobId) ?? -1)) latest.set(c.event.jobId, c.run);
   }
-  if (![...latest.values()].some((run) => run > 0)) return changes; // the common case: all first runs
   return changes.filter((c) => c.run === undefined || c.run === latest.get(c.event.jobId));
 }

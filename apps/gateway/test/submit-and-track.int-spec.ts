@@ -125,18 +125,20 @@ describe('gateway: submit, outbox, lifecycle', () => {
   });
 
   it('relays a job the fast path never confirmed from its own row, once, and leaves a started one alone', async () => {
-    const [orphan, started] = [randomUUID(), randomUUID()];
+    const [orphan, started, recent] = [randomUUID(), randomUUID(), randomUUID()];
     const notify = { email: 'ops@example.com' };
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     await sql.query(
       `INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, created_at, dispatched, traceparent, seq)
-       VALUES ($1, 'acme', 'echo', 'queued', 5, $3, now() - interval '10 seconds', false, $4, 1),
-              ($2, 'acme', 'echo', 'running', 5, '{"message":"started"}', now() - interval '10 seconds', false, NULL, 2)`,
+       VALUES ($1, 'acme', 'echo', 'queued', 5, $3, now() - interval '1 minute', false, $4, 1),
+              ($2, 'acme', 'echo', 'running', 5, '{"message":"started"}', now() - interval '1 minute', false, NULL, 2),
+              ($5, 'acme', 'echo', 'queued', 5, '{"message":"recent"}', now() - interval '8 seconds', false, NULL, 1)`,
       [
         orphan,
         started,
         JSON.stringify({ message: 'orphan', runAt: new Date().toISOString(), notify }),
         traceparent,
+        recent,
       ],
     );
     const command = await waitFor(() => admin.get(echoQueue), { description: 'the relayed job command' });
@@ -163,11 +165,17 @@ describe('gateway: submit, outbox, lifecycle', () => {
         ).rows[0]?.dispatched === true,
       { description: 'the relayed job marked dispatched' },
     );
-    // Two more relay passes: nothing else is published.
+    // Two more relay passes: nothing else is published. The recent job is still the fast path's: its
+    // confirm may yet come (PUBLISH_CONFIRM_TIMEOUT, 10 s here), and a copy sent now would be a duplicate.
     const relay = gateway.app.get(OutboxRelay);
     await relay.relayOnce();
     await relay.relayOnce();
     expect(await admin.get(echoQueue)).toBeUndefined();
+    const left = await sql.query<{ dispatched: boolean }>(
+      'SELECT dispatched FROM gateway.jobs WHERE id = $1',
+      [recent],
+    );
+    expect(left.rows[0]?.dispatched).toBe(false);
   });
 
   it('relays an outbox row the fast path never published (a crash between commit and publish)', async () => {

@@ -53,11 +53,14 @@ export class MessagePublisher {
   private declared = false;
   private readonly packing = new Map<Contract, Packing[]>();
   private packingFlush?: NodeJS.Immediate;
+  /** How long a publish waits for its confirm before it fails (`PUBLISH_CONFIRM_TIMEOUT`). */
+  readonly confirmTimeoutMs: number;
 
   constructor(
     private readonly connection: AmqpConnection,
     private readonly options: PublisherOptions,
   ) {
+    this.confirmTimeoutMs = options.confirmTimeoutMs;
     this.channel = connection.openChannel({
       name: 'publisher',
       confirm: true,

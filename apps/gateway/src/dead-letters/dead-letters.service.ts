@@ -139,7 +139,8 @@ export class DeadLetters {
           'The archived body is not JSON: replay it with an edited payload',
         );
       }
-      const message = await this.requeue(tx, entry, payload, new Date());
+      // Published right after the commit; the relay's only if that did not get through.
+      const message = await this.requeue(tx, entry, payload, this.outbox.fastPathDueAt());
       await tx.query(
         `UPDATE gateway.dead_letters SET replayed_at = now(), replayed_by = $2, replay_payload = $3 WHERE id = $1`,
         [id, principal.actor, edited === undefined ? null : JSON.stringify(edited)],

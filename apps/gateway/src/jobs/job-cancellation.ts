@@ -63,8 +63,15 @@ export class JobCancellation {
       };
       await tx.query(
         `INSERT INTO gateway.outbox (id, job_id, message_type, payload, meta, created_at, due_at)
-         VALUES ($1, $2, $3, $4, $5, now(), now())`,
-        [request.id, id, request.messageType, JSON.stringify(request.payload), JSON.stringify(request.meta)],
+         VALUES ($1, $2, $3, $4, $5, now(), $6)`,
+        [
+          request.id,
+          id,
+          request.messageType,
+          JSON.stringify(request.payload),
+          JSON.stringify(request.meta),
+          this.outbox.fastPathDueAt(), // published right after the commit; the relay's after the grace
+        ],
       );
       return { job: await jobs.findOneByOrFail({ id }), request };
     });

@@ -45,6 +45,20 @@ export class OutboxPublisher implements BeforeApplicationShutdown {
   ) {}
 
   /**
+   * How long the relay leaves a message to the fast path: until its confirm has timed out for sure, and its
+   * job has been marked (two marking periods), plus a second. Sooner, the relay would send a second copy of
+   * a message whose confirm is merely slow (a busy broker), or that is confirmed and not marked yet.
+   */
+  get relayGraceMs(): number {
+    return this.publisher.confirmTimeoutMs + 2 * MARK_AFTER_MS + 1000;
+  }
+
+  /** When an outbox row the fast path publishes right after its commit becomes the relay's to send. */
+  fastPathDueAt(): Date {
+    return new Date(Date.now() + this.relayGraceMs);
+  }
+
+  /**
    * Publishes one row; resolves true once the broker confirmed it. Never throws. A row read back from the
    * table is validated against its contract again; one this process built from validated input and just
    * committed (`fresh`) is not.

@@ -25,12 +25,6 @@ interface OutboxRow {
 
 const BATCH = 500;
 
-/**
- * How long a job that runs now is left to the fast path before the relay publishes it: well past the
- * moment its confirm is marked (within a second), so a busy gateway does not send it twice.
- */
-const JOB_RELAY_GRACE = '5 seconds';
-
 interface UndispatchedJob {
   id: string;
   tenant: string;
@@ -108,8 +102,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     return this.db.transaction(async (tx) => {
       const jobs = await tx.query<UndispatchedJob[]>(
         `SELECT id, tenant, kind, max_attempts, input, traceparent FROM gateway.jobs
-          ${UNDISPATCHED} AND created_at <= now() - interval '${JOB_RELAY_GRACE}'
+          ${UNDISPATCHED} AND created_at <= now() - $1 * interval '1 millisecond'
           ORDER BY created_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+        [this.outbox.relayGraceMs], // left to the fast path until then (see relayGraceMs)
       );
       if (jobs.length === 0) return 0;
       const outcomes = await Promise.all(jobs.map((job) => this.outbox.send(commandOf(job))));

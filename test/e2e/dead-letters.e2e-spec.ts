@@ -168,6 +168,91 @@ describe('dead letters: archive, replay, bulk replay, discard', () => {
     expect(letter.error).toEqual({ code: 'x', message: 'answered 500: \uFFFD' });
   });
 
+  it('applies a lifecycle batch the gateway died on ten times, and archives event letters without failing their jobs', async () => {
+    // Jobs that wait an hour: nothing but these letters moves them.
+    const later = async (message: string) =>
+      (
+        await json<Job>(
+          await call('/v1/echo', {
+            key: 'acme-key',
+            body: { message, runAt: new Date(Date.now() + 3_600_000).toISOString() },
+          }),
+        )
+      ).id;
+    const [ended, named, notified] = [await later('ended'), await later('named'), await later('notified')];
+    const at = new Date().toISOString();
+    const event = (type: string, body: object) => ({ type, id: randomUUID(), tenant: 'acme', run: 0, body });
+    const letter = (type: string, body: unknown, jobId: string) => ({
+      content: Buffer.from(JSON.stringify(body)),
+      options: {
+        type,
+        messageId: randomUUID(),
+        contentType: 'application/json',
+        headers: { 'job-id': jobId, 'x-first-death-reason': 'delivery_limit' },
+      },
+    });
+    const lifecycle = `${stack.prefix}.gateway.job-events`;
+    const notices = `${stack.prefix}.notification-service.notify.job-ended`;
+    const admin = await BrokerAdmin.connect();
+    try {
+      await admin.publishAll([
+        // A valid batch: what the consumer held when it died.
+        {
+          exchange: '',
+          routingKey: `${lifecycle}.dlq`,
+          ...letter(
+            'job.batch',
+            {
+              events: [
+                event('job.started', { jobId: ended, attempt: 1, at }),
+                event('job.succeeded', { jobId: ended, attempt: 1, result: { message: 'ended' }, at }),
+              ],
+            },
+            ended,
+          ),
+        },
+        // An invalid one (no events), naming a job.
+        { exchange: '', routingKey: `${lifecycle}.dlq`, ...letter('job.batch', { events: [] }, named) },
+        // Another subscription's event.
+        {
+          exchange: '',
+          routingKey: `${notices}.dlq`,
+          ...letter('notify.job-ended', { jobId: notified, status: 'failed' }, notified),
+        },
+      ]);
+    } finally {
+      await admin.close();
+    }
+    expect(await settled(ended, 'succeeded')).toMatchObject({ attempts: 1, result: { message: 'ended' } });
+    expect(await archived(named)).toMatchObject({ queue: lifecycle, routingKey: 'job.batch' });
+    const notice = await archived(notified);
+    expect(notice).toMatchObject({ queue: notices, routingKey: 'notify.job-ended' });
+    const single = await call(`/v1/admin/dead-letters/${notice.id}/replay`, { method: 'POST' });
+    expect(single.status).toBe(409);
+    expect(JSON.stringify(await single.json())).toMatch(/only commands replay/);
+    expect(await lettersOf(ended)).toEqual([]);
+    for (const id of [named, notified]) expect((await job(id)).status).toBe('scheduled');
+
+    // A failed job with a letter of each kind: a bulk replay over events' letters replays nothing (and
+    // the command's letter, left to a replay of its own, stays pending).
+    const failed = await failingJob('failed, and noticed');
+    await archived(failed);
+    const admin2 = await BrokerAdmin.connect();
+    try {
+      const { content, options } = letter('notify.job-ended', { jobId: failed, status: 'failed' }, failed);
+      await admin2.publish('', `${notices}.dlq`, content, options);
+    } finally {
+      await admin2.close();
+    }
+    await waitFor(async () => (await lettersOf(failed, 'pending')).length === 2, {
+      description: 'both letters of the failed job archived',
+    });
+    const bulk = await call('/v1/admin/dead-letters/replay', { body: { queue: notices } });
+    expect(bulk.status).toBe(202);
+    expect(await json<{ replayed: number }>(bulk)).toEqual({ replayed: 0 });
+    expect(await lettersOf(failed, 'pending')).toHaveLength(2);
+  });
+
   it('replays with an edited payload: the same job succeeds, and the edit, actor and time are kept', async () => {
     const id = await failingJob('fix me');
     const letter = await archived(id);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import type { ConsumeMessage } from 'amqplib';
 import type { ChannelWrapper } from 'amqp-connection-manager';
-import { commandContracts } from '#contracts';
+import { commandContracts, EVENT_SUBSCRIPTIONS } from '#contracts';
 import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
 import { readEnvelope, type IncomingEnvelope } from './envelope.js';
 import { errorMessageOf } from './errors.js';
@@ -11,6 +11,7 @@ import {
   assertTopology,
   describeCommandQueues,
   describeCoreTopology,
+  describeSubscriptionQueues,
   mergeTopologies,
   type TopologyNames,
 } from './topology.js';
@@ -35,7 +36,9 @@ export interface DeadLetterConsumerOptions {
 }
 
 /**
- * Reads every command queue's dead-letter queue and hands each message to `sink` (the gateway's archive).
+ * Reads the dead-letter queue of every command queue and of every standing event subscription (a lifecycle
+ * event the gateway's consumer died on ten times, a notification's event it refused) and hands each
+ * message to `sink` (the gateway's archive).
  * No contract validation, no retries, no lifecycle events: a dead letter is stored as it is, however
  * malformed. It is acked once the sink resolved and given back to its queue (after a pause) when the
  * sink failed, so a database outage loses nothing; the sink must therefore be idempotent.
@@ -53,10 +56,11 @@ export class DeadLetterConsumer {
     private readonly sink: (letter: DeadLetter) => Promise<void>,
   ) {
     const { names } = options;
-    this.queues = commandContracts().map((c) => {
-      const queue = names.workQueue(c.consumer ?? 'unknown', c.name);
-      return { queue, deadLetterQueue: names.deadLetterQueue(queue) };
-    });
+    const queues = [
+      ...commandContracts().map((c) => names.workQueue(c.consumer ?? 'unknown', c.name)),
+      ...EVENT_SUBSCRIPTIONS.map((s) => names.workQueue(s.consumer, s.queue ?? s.pattern)),
+    ];
+    this.queues = queues.map((queue) => ({ queue, deadLetterQueue: names.deadLetterQueue(queue) }));
   }
 
   start(): void {
@@ -77,7 +81,11 @@ export class DeadLetterConsumer {
     const { names, retryTiers } = this.options;
     await assertTopology(
       channel,
-      mergeTopologies([describeCoreTopology(names), describeCommandQueues(names, retryTiers)]),
+      mergeTopologies([
+        describeCoreTopology(names),
+        describeCommandQueues(names, retryTiers),
+        describeSubscriptionQueues(names, retryTiers),
+      ]),
     );
     await channel.prefetch(this.options.prefetch ?? 50, false);
     for (const { queue, deadLetterQueue } of this.queues) {

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   Inject,
   Injectable,
+  Logger,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
@@ -17,8 +18,11 @@ import {
   type DeadLetter,
   type MessagingOptions,
 } from '#messaging';
+import { contractFor, JobEventBatch, JobEvents } from '#contracts';
 import { hasUnstorableEscape, storableText } from '#database';
 import { Metrics } from '#observability';
+import { changesOfBatch } from '../jobs/job-events.handler.js';
+import { JobTransitions } from '../jobs/job-transitions.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A payload larger than this is kept as (truncated) text only: the archive is for reading and replaying. */
@@ -26,20 +30,27 @@ const MAX_STORED_PAYLOAD_BYTES = 1024 * 1024;
 const MAX_RAW_BODY_CHARS = 64 * 1024;
 
 /**
- * The gateway's end of every dead-letter queue: each message is stored in `gateway.dead_letters` once per
- * message id (a redelivered dead letter is a no-op), and its job — if it names one — is marked `failed` in
- * the same statement, in case the worker's `job.failed` event never arrived. Acked after the commit.
+ * The gateway's end of every dead-letter queue, commands' and event subscriptions': each message is stored
+ * in `gateway.dead_letters` once per message id (a redelivered dead letter is a no-op), and the job of a
+ * command — if it names one — is marked `failed` in the same statement, in case the worker's `job.failed`
+ * event never arrived. Acked after the commit. A batch of lifecycle events is applied instead, if it can be
+ * (see {@link applyLifecycle}).
  */
 @Injectable()
 export class DeadLetterArchive implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(DeadLetterArchive.name);
   private readonly consumer: DeadLetterConsumer;
+  /** The gateway's own lifecycle-event queue (`job.#`). */
+  private readonly lifecycleQueue: string;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(AmqpConnection) connection: AmqpConnection,
     @Inject(MESSAGING_OPTIONS) options: MessagingOptions,
     @Inject(Metrics) metrics: Metrics,
+    @Inject(JobTransitions) private readonly transitions: JobTransitions,
   ) {
+    this.lifecycleQueue = new TopologyNames(options.prefix).workQueue('gateway', 'job-events');
     // The DLQs themselves stay near empty (this archive drains them): what waits for a human is here.
     const pending = async (select: string) => {
       const rows = await this.db.query<{ queue: string; v: string | number }[]>(
@@ -81,6 +92,7 @@ export class DeadLetterArchive implements OnApplicationBootstrap, BeforeApplicat
   }
 
   async store(letter: DeadLetter): Promise<void> {
+    if (letter.queue === this.lifecycleQueue && (await this.applyLifecycle(letter))) return;
     const { envelope } = letter;
     const headers = envelope.headers;
     const error = {
@@ -101,7 +113,7 @@ export class DeadLetterArchive implements OnApplicationBootstrap, BeforeApplicat
        UPDATE gateway.jobs j SET status = 'failed', error = stored.error, finished_at = now(),
               seq = j.seq + 1, updated_at = now()
          FROM stored
-        WHERE j.id = stored.job_id AND j.status NOT IN ('succeeded', 'failed', 'cancelled')`,
+        WHERE j.id = stored.job_id AND $13 AND j.status NOT IN ('succeeded', 'failed', 'cancelled')`,
       [
         randomUUID(),
         envelope.messageId ?? fingerprint(letter),
@@ -115,8 +127,37 @@ export class DeadLetterArchive implements OnApplicationBootstrap, BeforeApplicat
         JSON.stringify(error),
         envelope.attempt,
         stringHeader(headers[Header.deadReason]) ?? null,
+        // An event names a job too (a payment's outcome, a notice that it ended), but the job is not the
+        // event's to fail: only a command that could not run fails its job.
+        contractFor(envelope.type)?.kind === 'command',
       ],
     );
+  }
+
+  /**
+   * A lifecycle-event batch in the gateway's own DLQ is one its consumer could not get through: the broker
+   * moved it there after ten deliveries ended without an ack (the gateway died holding it, ten times: a crash
+   * loop), or the transport found it invalid. A valid one is applied here, once, outside that loop, since
+   * its jobs would otherwise never move on; transitions are idempotent and monotonic, so a batch applied
+   * before counts nothing twice. Only on its first delivery from the DLQ: one that failed here already (this
+   * process died on it too, or Postgres was away) is archived like an invalid one, where a human sees it.
+   * Returns whether it was applied.
+   */
+  private async applyLifecycle(letter: DeadLetter): Promise<boolean> {
+    if (letter.envelope.redelivered || letter.envelope.type !== JobEvents.batch.name) return false;
+    let parsed: ReturnType<typeof JobEventBatch.safeParse>;
+    try {
+      parsed = JobEventBatch.safeParse(JSON.parse(letter.content.toString('utf8')));
+    } catch {
+      return false;
+    }
+    if (!parsed.success) return false;
+    await this.transitions.applyAll(changesOfBatch(parsed.data.events));
+    this.logger.warn(
+      `Applied ${parsed.data.events.length} lifecycle event(s) that ${letter.deadLetterQueue} held ` +
+        `(dead-lettered: ${stringHeader(letter.envelope.headers['x-first-death-reason']) ?? 'unknown'})`,
+    );
+    return true;
   }
 }
 

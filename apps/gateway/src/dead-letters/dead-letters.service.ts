@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { contractFor, JOB_KINDS, JobKinds, Notify, type JobKind } from '#contracts';
+import { commandContracts, contractFor, JOB_KINDS, JobKinds, Notify, type JobKind } from '#contracts';
 import { errorMessageOf, Header } from '#messaging';
 import type { Principal } from '../auth/principal.js';
 import { decodeCursor, PAGE_QUERY, pageOf } from '../jobs/job-cursor.js';
@@ -156,13 +156,16 @@ export class DeadLetters {
   /**
    * Every pending entry matching the filter, each exactly once (entries are claimed with SKIP LOCKED and
    * marked in the same transaction). The commands leave through the outbox relay spaced `1/REPLAY_RATE`
-   * apart. Entries whose job cannot be replayed (no job, job not failed, body not JSON) are left pending.
+   * apart. Entries whose job cannot be replayed (no job, job not failed, body not JSON) and events' letters
+   * are left pending.
    */
   async replayMatching(principal: Principal, filter: BulkReplay): Promise<number> {
     return this.db.transaction(async (tx) => {
       const where = ['d.discarded_at IS NULL', 'd.replayed_at IS NULL', 'd.payload IS NOT NULL'];
       const params: unknown[] = [];
       const param = (value: unknown) => `$${params.push(value)}`;
+      // Commands only: an event's letter names a job too (a notice of its end), but replays nothing.
+      where.push(`d.routing_key = ANY(${param(commandContracts().map((c) => c.name))}::text[])`);
       if (filter.queue) where.push(`d.queue = ${param(filter.queue)}`);
       if (filter.kind) where.push(`d.routing_key = ${param(JobKinds[filter.kind].command.name)}`);
       if (filter.errorCode) where.push(`d.error->>'code' = ${param(filter.errorCode)}`);
@@ -207,6 +210,12 @@ export class DeadLetters {
     dueAt: Date,
   ): Promise<OutboxMessage> {
     const contract = contractFor(entry.routing_key);
+    if (contract?.kind === 'event') {
+      throw new JobStateConflictError(
+        entry.id,
+        `This dead letter is an event (${contract.name}): only commands replay`,
+      );
+    }
     if (!entry.job_id || contract?.kind !== 'command') {
       throw new JobStateConflictError(entry.id, 'This dead letter carries no job to replay');
     }

@@ -60,13 +60,16 @@ export class JobEventsHandler {
       })),
     );
     try {
-      await this.transitions.applyAll(
-        entries.map((entry) => changeOf(entry.type, entry.body, entry.id, entry.run)),
-      );
+      await this.transitions.applyAll(changesOfBatch(entries));
     } finally {
       for (const span of spans) span?.end();
     }
   }
+}
+
+/** A batch's entries as the changes {@link JobTransitions} applies. */
+export function changesOfBatch(entries: readonly BatchedJobEvent[]): LifecycleChange[] {
+  return entries.map((entry) => changeOf(entry.type, entry.body, entry.id, entry.run));
 }
 
 /** `run` is the batch entry's (single events carry none: applied whatever the job's run). */

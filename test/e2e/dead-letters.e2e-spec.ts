@@ -179,9 +179,14 @@ describe('dead letters: archive, replay, bulk replay, discard', () => {
           }),
         )
       ).id;
-    const [ended, named, notified] = [await later('ended'), await later('named'), await later('notified')];
+    const [ended, named, partly, notified] = [
+      await later('ended'),
+      await later('named'),
+      await later('partly'),
+      await later('notified'),
+    ];
     const at = new Date().toISOString();
-    const event = (type: string, body: object) => ({ type, id: randomUUID(), tenant: 'acme', run: 0, body });
+    const event = (type: string, body: object) => ({ type, id: randomUUID(), tenant: 'acme', body });
     const letter = (type: string, body: unknown, jobId: string) => ({
       content: Buffer.from(JSON.stringify(body)),
       options: {
@@ -193,26 +198,25 @@ describe('dead letters: archive, replay, bulk replay, discard', () => {
     });
     const lifecycle = `${stack.prefix}.gateway.job-events`;
     const notices = `${stack.prefix}.notification-service.notify.job-ended`;
+    const batchLetter = (jobId: string, events: object[]) => ({
+      exchange: '',
+      routingKey: `${lifecycle}.dlq`,
+      ...letter('job.batch', { events }, jobId),
+    });
     const admin = await BrokerAdmin.connect();
     try {
       await admin.publishAll([
         // A valid batch: what the consumer held when it died.
-        {
-          exchange: '',
-          routingKey: `${lifecycle}.dlq`,
-          ...letter(
-            'job.batch',
-            {
-              events: [
-                event('job.started', { jobId: ended, attempt: 1, at }),
-                event('job.succeeded', { jobId: ended, attempt: 1, result: { message: 'ended' }, at }),
-              ],
-            },
-            ended,
-          ),
-        },
-        // An invalid one (no events), naming a job.
-        { exchange: '', routingKey: `${lifecycle}.dlq`, ...letter('job.batch', { events: [] }, named) },
+        batchLetter(ended, [
+          event('job.started', { jobId: ended, attempt: 1, at }),
+          event('job.succeeded', { jobId: ended, attempt: 1, result: { message: 'ended' }, at }),
+        ]),
+        // One invalid event (attempt 0 cannot start) made the transport refuse its whole batch: the valid
+        // event beside it still applies, and the letter is archived for the invalid one.
+        batchLetter(named, [
+          event('job.started', { jobId: named, attempt: 0, at }),
+          event('job.started', { jobId: partly, attempt: 1, at }),
+        ]),
         // Another subscription's event.
         {
           exchange: '',
@@ -230,6 +234,7 @@ describe('dead letters: archive, replay, bulk replay, discard', () => {
     const single = await call(`/v1/admin/dead-letters/${notice.id}/replay`, { method: 'POST' });
     expect(single.status).toBe(409);
     expect(JSON.stringify(await single.json())).toMatch(/only commands replay/);
+    expect(await settled(partly, 'running')).toMatchObject({ attempts: 1 });
     expect(await lettersOf(ended)).toEqual([]);
     for (const id of [named, notified]) expect((await job(id)).status).toBe('scheduled');
 
@@ -294,7 +299,7 @@ describe('dead letters: archive, replay, bulk replay, discard', () => {
         '',
         `${stack.prefix}.control`,
         Buffer.from(
-          JSON.stringify({ jobId: id, at: new Date(Date.now() + 60_000).toISOString(), replays: 0 }),
+          JSON.stringify({ jobId: id, at: new Date(Date.now() + 60_000).toISOString() }), // no replays: run 0
         ),
         { type: 'control.cancel', contentType: 'application/json', messageId: randomUUID() },
       );

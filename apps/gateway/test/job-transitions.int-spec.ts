@@ -8,6 +8,7 @@ import { createTestDatabase, waitFor, type TestDatabase } from '#testing';
 import { GATEWAY_SCHEMA } from '../src/gateway.database.js';
 import { JobTransitions } from '../src/jobs/job-transitions.js';
 import { StartedEventsOnJobs1764500000000 } from '../src/migrations/1764500000000-started-events-on-jobs.js';
+import { JobReplays1764700000000 } from '../src/migrations/1764700000000-job-replays.js';
 import { gatewayMigrations } from '../src/migrations/index.js';
 
 /** Real Postgres: how `started` events are counted, by two gateways at once, and the migration to it. */
@@ -171,7 +172,7 @@ describe('JobTransitions against Postgres', () => {
       succeeded: (attempt = 1) => ({
         type: 'succeeded' as const,
         run,
-        event: { jobId, attempt, result: { run: run ?? null }, at: at() },
+        event: { jobId, attempt, result: { run: run ?? 0 }, at: at() },
       }),
       failed: (attempt = 3) => ({ type: 'failed' as const, run, event: { jobId, attempt, error, at: at() } }),
       cancelled: () => ({ type: 'cancelled' as const, run, event: { jobId, attempt: 1, at: at() } }),
@@ -188,7 +189,7 @@ describe('JobTransitions against Postgres', () => {
     const job = randomUUID();
     await insertJob(job);
     await db.query(`UPDATE gateway.jobs SET replays = 1 WHERE id = $1`, [job]);
-    const old = of(job, 0);
+    const old = of(job, undefined); // run 0 is sent as no run
     for (const late of [old.failed(), old.started(3), old.retrying(3), old.succeeded(3), old.cancelled()]) {
       await transitions.apply(late);
     }
@@ -202,12 +203,11 @@ describe('JobTransitions against Postgres', () => {
     await transitions.applyAll([old.failed(), now.succeeded(), old.cancelled()]);
     expect(await row(job)).toMatchObject({ status: 'succeeded', attempts: 1, result: { run: 1 } });
 
-    // An event that does not say its run (a worker from before the field) applies whatever the run.
-    const unsaid = randomUUID();
-    await insertJob(unsaid);
-    await db.query(`UPDATE gateway.jobs SET replays = 2 WHERE id = $1`, [unsaid]);
-    await transitions.applyAll([of(unsaid, undefined).started(), of(unsaid, undefined).failed(1)]);
-    expect(await row(unsaid)).toMatchObject({ status: 'failed', attempts: 1 });
+    // A later run than the record knows (a job replayed before the record counted replays) applies.
+    const earlier = randomUUID();
+    await insertJob(earlier);
+    await transitions.applyAll([of(earlier, 2).started(), of(earlier, 2).failed(1)]);
+    expect(await row(earlier)).toMatchObject({ status: 'failed', attempts: 1 });
   });
 
   it('stores results and errors with text Postgres refuses, mended, beside the other events of their batch', async () => {
@@ -247,5 +247,43 @@ describe('JobTransitions against Postgres', () => {
       error: { message: `\uFFFD${cut.slice(0, -1)}\uFFFD` },
     });
     expect(byId.get(fine)).toMatchObject({ status: 'succeeded', result: { ok: true } });
+  });
+
+  it('starts each job replayed before the migration at the run its dead letters say', async () => {
+    // The database as it was before the migration under test (earlier tests applied them all).
+    const at = gatewayMigrations.indexOf(JobReplays1764700000000);
+    const source = await gatewayDb();
+    await runMigrations(source, GATEWAY_SCHEMA);
+    for (let undone = gatewayMigrations.length; undone > at; undone--) await source.undoLastMigration();
+    const [twice, pending, never] = [randomUUID(), randomUUID(), randomUUID()];
+    for (const id of [twice, pending, never]) await insertJob(id);
+    const letter = (jobId: string, replayCount: number | undefined, replayed: boolean) =>
+      db.query(
+        `INSERT INTO gateway.dead_letters (id, message_id, job_id, tenant, queue, routing_key, headers, error,
+                                           attempts, dead_at, replayed_at)
+         VALUES ($1, $2, $3, 'acme', 'q', 'echo.run', $4, '{"message":"x","code":"y"}', 1, now(),
+                 CASE WHEN $5 THEN now() END)`,
+        [
+          randomUUID(),
+          randomUUID(),
+          jobId,
+          JSON.stringify(replayCount === undefined ? {} : { 'replay-count': replayCount }),
+          replayed,
+        ],
+      );
+    // Replayed twice (its second replay runs now); failed once and not replayed yet.
+    await letter(twice, undefined, true);
+    await letter(twice, 1, true);
+    await letter(pending, undefined, false);
+
+    expect(await runMigrations(source, GATEWAY_SCHEMA)).toEqual(
+      gatewayMigrations.slice(at).map((m) => m.name),
+    );
+    const replays = async (id: string) =>
+      (await db.query<{ replays: number }>(`SELECT replays FROM gateway.jobs WHERE id = $1`, [id]))[0]
+        ?.replays;
+    expect(await replays(twice)).toBe(2);
+    expect(await replays(pending)).toBe(0);
+    expect(await replays(never)).toBe(0);
   });
 });

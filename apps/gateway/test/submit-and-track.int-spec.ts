@@ -132,7 +132,7 @@ describe('gateway: submit, outbox, lifecycle', () => {
       `INSERT INTO gateway.jobs (id, tenant, kind, status, max_attempts, input, created_at, dispatched, traceparent, seq)
        VALUES ($1, 'acme', 'echo', 'queued', 5, $3, now() - interval '1 minute', false, $4, 1),
               ($2, 'acme', 'echo', 'running', 5, '{"message":"started"}', now() - interval '1 minute', false, NULL, 2),
-              ($5, 'acme', 'echo', 'queued', 5, '{"message":"recent"}', now() - interval '8 seconds', false, NULL, 1)`,
+              ($5, 'acme', 'echo', 'queued', 5, '{"message":"recent"}', now() - interval '6 seconds', false, NULL, 1)`,
       [
         orphan,
         started,

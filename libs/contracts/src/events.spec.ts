@@ -8,7 +8,7 @@ const batchOf = (body: Record<string, unknown>) => ({
     {
       type: 'job.started',
       id: randomUUID(),
-      run: 0,
+      run: 1,
       body: { jobId: randomUUID(), attempt: 1, at: '2026-11-22T06:00:00.000Z', ...body },
     },
   ],
@@ -26,5 +26,15 @@ describe('lifecycle events', () => {
     ['an attempt beyond a Postgres integer', { attempt: 2 ** 31 }],
   ])('refuse %s', (_, body) => {
     expect(JobEventBatch.safeParse(batchOf(body)).success).toBe(false);
+  });
+
+  it('take run 0 as absent, the only way it is sent (a gateway from before `run` refuses the field)', () => {
+    for (const run of [0, 2 ** 31]) {
+      const batch = batchOf({});
+      expect(JobEventBatch.safeParse({ events: [{ ...batch.events[0], run }] }).success).toBe(false);
+    }
+    const first: Record<string, unknown> = { ...batchOf({}).events[0] };
+    delete first.run;
+    expect(JobEventBatch.safeParse({ events: [first] }).success).toBe(true);
   });
 });

@@ -9,8 +9,10 @@ const jobId = z.uuid();
  * applying every event batched with it. Refused here, the event is a poison message (dead-lettered).
  */
 const at = z.iso.datetime().refine((v) => !v.startsWith('0000'), 'must be in the years 1 to 9999');
-/** An attempt number the gateway stores (Postgres `integer`). */
-const attempt = (min: 0 | 1) => z.int().min(min).max(2_147_483_647);
+/** The largest Postgres `integer`: what the gateway stores attempts and runs in. */
+const INT4_MAX = 2_147_483_647;
+/** An attempt number the gateway stores. */
+const attempt = (min: 0 | 1) => z.int().min(min).max(INT4_MAX);
 
 export const JobError = z.strictObject({
   message: z.string().max(2048),
@@ -51,11 +53,12 @@ const batched = <T extends string, S extends z.ZodType>(type: T, body: S) =>
     tenant: z.string().optional(),
     traceparent: z.string().optional(),
     /**
-     * The run of the job the event belongs to: its command's `replay-count` (0 for the original run). The
-     * gateway ignores an event of an earlier run than the job's record is on (a late `failed` of the run a
-     * replay followed). Absent (workers from before the field): applied whatever the run.
+     * The run of the job the event belongs to: its command's `replay-count`. Absent means 0, and is how 0 is
+     * sent: a gateway from before the field (whose contract refuses fields it does not know) still takes
+     * the events of jobs never replayed, nearly all of them. The gateway ignores an event of an earlier
+     * run than the job's record is on (a late `failed` of the run a replay followed).
      */
-    run: z.int().min(0).optional(),
+    run: z.int().min(1).max(INT4_MAX).optional(),
     body,
   });
 
@@ -99,10 +102,15 @@ export const JobEvents = {
  *
  * `replays` says which runs it stops: the number of times the job had been replayed from its dead letter
  * when the cancel was asked. It stops the commands of that run and of earlier ones (their `replay-count`
- * header is at most `replays`), never those of a later replay. Absent (requests from before the field):
- * every run of the job.
+ * header is at most `replays`), never those of a later replay. Absent means 0, and is how 0 is sent: a
+ * worker from before the field (whose contract refuses fields it does not know) still reads the cancels of
+ * jobs never replayed, nearly all of them.
  */
-export const CancelRequested = z.strictObject({ jobId, at, replays: z.int().min(0).optional() });
+export const CancelRequested = z.strictObject({
+  jobId,
+  at,
+  replays: z.int().min(1).max(INT4_MAX).optional(),
+});
 export type CancelRequested = z.output<typeof CancelRequested>;
 
 /**

@@ -46,7 +46,7 @@ describe(Cancellations.name, () => {
       deliver(cancellations, ControlEvents.cancelRequested.name, {
         jobId,
         at: new Date().toISOString(),
-        ...(replays === undefined ? {} : { replays }),
+        ...(replays ? { replays } : {}), // 0 goes as absent, as the gateway sends it
       });
     };
     const job = randomUUID();
@@ -68,11 +68,12 @@ describe(Cancellations.name, () => {
     untrack();
   });
 
-  it('takes a cancel without a run count (a request from before runs were counted) for every run', () => {
+  it('takes a cancel without a run count (how run 0 is sent, and how gateways before it sent all) for run 0', () => {
     const cancellations = new Cancellations({} as AmqpConnection, new TopologyNames('t-unit'));
     const job = randomUUID();
     deliver(cancellations, ControlEvents.cancelRequested.name, { jobId: job, at: new Date().toISOString() });
     expect(cancellations.isCancelled(job)).toBe(true);
-    expect(cancellations.isCancelled(job, 7)).toBe(true);
+    expect(cancellations.isCancelled(job, 0)).toBe(true);
+    expect(cancellations.isCancelled(job, 1)).toBe(false);
   });
 });

@@ -154,7 +154,7 @@ export class Cancellations {
     const parsed = CancelRequested.safeParse(JSON.parse(content.toString('utf8')));
     if (!parsed.success) throw new Error('cancel request does not match its contract');
     const { jobId } = parsed.data;
-    const replays = parsed.data.replays ?? Number.POSITIVE_INFINITY; // a request from before runs were counted
+    const replays = parsed.data.replays ?? 0;
     const last = Math.max(replays, this.cancelled.get(jobId)?.value ?? replays);
     remember(this.cancelled, jobId, last);
     for (const [controller, replayCount] of this.running.get(jobId) ?? []) {

@@ -22,6 +22,8 @@ export interface DeadLetter {
   readonly deadLetterQueue: string;
   /** The work queue it failed on (what its DLQ is named after). */
   readonly queue: string;
+  /** Whether that queue is a command's (its letters are jobs that could not run), not an event's. */
+  readonly commandQueue: boolean;
   readonly routingKey: string;
   readonly envelope: IncomingEnvelope;
   readonly content: Buffer;
@@ -48,7 +50,11 @@ export class DeadLetterConsumer {
   private wrapper?: ChannelWrapper;
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
-  readonly queues: readonly { readonly queue: string; readonly deadLetterQueue: string }[];
+  readonly queues: readonly {
+    readonly queue: string;
+    readonly deadLetterQueue: string;
+    readonly commandQueue: boolean;
+  }[];
 
   constructor(
     private readonly connection: AmqpConnection,
@@ -57,10 +63,16 @@ export class DeadLetterConsumer {
   ) {
     const { names } = options;
     const queues = [
-      ...commandContracts().map((c) => names.workQueue(c.consumer ?? 'unknown', c.name)),
-      ...EVENT_SUBSCRIPTIONS.map((s) => names.workQueue(s.consumer, s.queue ?? s.pattern)),
+      ...commandContracts().map((c) => ({
+        queue: names.workQueue(c.consumer ?? 'unknown', c.name),
+        commandQueue: true,
+      })),
+      ...EVENT_SUBSCRIPTIONS.map((s) => ({
+        queue: names.workQueue(s.consumer, s.queue ?? s.pattern),
+        commandQueue: false,
+      })),
     ];
-    this.queues = queues.map((queue) => ({ queue, deadLetterQueue: names.deadLetterQueue(queue) }));
+    this.queues = queues.map((q) => ({ ...q, deadLetterQueue: names.deadLetterQueue(q.queue) }));
   }
 
   start(): void {
@@ -88,11 +100,11 @@ export class DeadLetterConsumer {
       ]),
     );
     await channel.prefetch(this.options.prefetch ?? 50, false);
-    for (const { queue, deadLetterQueue } of this.queues) {
+    for (const queue of this.queues) {
       await channel.consume(
-        deadLetterQueue,
+        queue.deadLetterQueue,
         (message) => {
-          if (message) this.track(this.take(channel, message, queue, deadLetterQueue));
+          if (message) this.track(this.take(channel, message, queue));
         },
         { noAck: false },
       );
@@ -107,14 +119,14 @@ export class DeadLetterConsumer {
   private async take(
     channel: AnyChannel,
     message: ConsumeMessage,
-    queue: string,
-    deadLetterQueue: string,
+    { queue, deadLetterQueue, commandQueue }: DeadLetterConsumer['queues'][number],
   ): Promise<void> {
     try {
       for (const letter of lettersOf(message)) {
         await this.sink({
           deadLetterQueue,
           queue,
+          commandQueue,
           routingKey: letter.fields.routingKey,
           envelope: readEnvelope(letter),
           content: letter.content,

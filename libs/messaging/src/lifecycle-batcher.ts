@@ -53,7 +53,7 @@ export class LifecycleBatcher {
       body,
       ...(meta.tenant === undefined ? {} : { tenant: meta.tenant }),
       ...(meta.traceparent === undefined ? {} : { traceparent: meta.traceparent }),
-      ...(meta.run === undefined ? {} : { run: meta.run }),
+      ...(meta.run ? { run: meta.run } : {}), // 0 goes as absent (see the contract)
     } as BatchedJobEvent;
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ event, resolve, reject });

@@ -18,8 +18,8 @@ import {
   type DeadLetter,
   type MessagingOptions,
 } from '#messaging';
-import { contractFor, JobEventBatch, JobEvents } from '#contracts';
-import { hasUnstorableEscape, storableText } from '#database';
+import { JobEventBatch, JobEvents } from '#contracts';
+import { hasUnstorableEscape, storableJson, storableText } from '#database';
 import { Metrics } from '#observability';
 import { changesOfBatch } from '../jobs/job-events.handler.js';
 import { JobTransitions } from '../jobs/job-transitions.js';
@@ -28,6 +28,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A payload larger than this is kept as (truncated) text only: the archive is for reading and replaying. */
 const MAX_STORED_PAYLOAD_BYTES = 1024 * 1024;
 const MAX_RAW_BODY_CHARS = 64 * 1024;
+/** One entry of a `job.batch`, validated on its own. */
+const BATCH_ENTRY = JobEventBatch.shape.events.element;
 
 /**
  * The gateway's end of every dead-letter queue, commands' and event subscriptions': each message is stored
@@ -123,13 +125,13 @@ export class DeadLetterArchive implements OnApplicationBootstrap, BeforeApplicat
         envelope.type,
         body.payload === undefined ? null : JSON.stringify(body.payload),
         body.raw ?? null,
-        JSON.stringify(storableHeaders(headers)),
+        storableJson(headers),
         JSON.stringify(error),
         envelope.attempt,
         stringHeader(headers[Header.deadReason]) ?? null,
         // An event names a job too (a payment's outcome, a notice that it ended), but the job is not the
         // event's to fail: only a command that could not run fails its job.
-        contractFor(envelope.type)?.kind === 'command',
+        letter.commandQueue,
       ],
     );
   }
@@ -141,23 +143,33 @@ export class DeadLetterArchive implements OnApplicationBootstrap, BeforeApplicat
    * its jobs would otherwise never move on; transitions are idempotent and monotonic, so a batch applied
    * before counts nothing twice. Only on its first delivery from the DLQ: one that failed here already (this
    * process died on it too, or Postgres was away) is archived like an invalid one, where a human sees it.
-   * Returns whether it was applied.
+   *
+   * One invalid event fails the contract of its whole batch, and the transport dead-letters the batch: the
+   * valid events in it, other jobs' most likely, are applied here all the same, and the letter is archived
+   * for the invalid ones. Returns whether the letter is done with (every event in it applied).
    */
   private async applyLifecycle(letter: DeadLetter): Promise<boolean> {
     if (letter.envelope.redelivered || letter.envelope.type !== JobEvents.batch.name) return false;
-    let parsed: ReturnType<typeof JobEventBatch.safeParse>;
+    let entries: unknown[];
     try {
-      parsed = JobEventBatch.safeParse(JSON.parse(letter.content.toString('utf8')));
+      const body = JSON.parse(letter.content.toString('utf8')) as { events?: unknown };
+      if (!Array.isArray(body.events)) return false;
+      entries = body.events;
     } catch {
       return false;
     }
-    if (!parsed.success) return false;
-    await this.transitions.applyAll(changesOfBatch(parsed.data.events));
-    this.logger.warn(
-      `Applied ${parsed.data.events.length} lifecycle event(s) that ${letter.deadLetterQueue} held ` +
-        `(dead-lettered: ${stringHeader(letter.envelope.headers['x-first-death-reason']) ?? 'unknown'})`,
-    );
-    return true;
+    const valid = entries.flatMap((entry) => {
+      const parsed = BATCH_ENTRY.safeParse(entry);
+      return parsed.success ? [parsed.data] : [];
+    });
+    if (valid.length > 0) {
+      await this.transitions.applyAll(changesOfBatch(valid));
+      this.logger.warn(
+        `Applied ${valid.length} of ${entries.length} lifecycle event(s) that ${letter.deadLetterQueue} held ` +
+          `(dead-lettered: ${stringHeader(letter.envelope.headers['x-first-death-reason']) ?? 'unknown'})`,
+      );
+    }
+    return valid.length > 0 && valid.length === entries.length;
   }
 }
 
@@ -181,13 +193,6 @@ function storedBody(content: Buffer): { payload?: unknown; raw?: string } {
         ? `${raw.slice(0, MAX_RAW_BODY_CHARS)}… (${content.length} bytes in all)`
         : raw,
   };
-}
-
-/** Headers as jsonb can hold them (a sender's text may carry NUL or a surrogate cut in half). */
-function storableHeaders(headers: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(headers).map(([k, v]) => [storableText(k), typeof v === 'string' ? storableText(v) : v]),
-  );
 }
 
 function stringHeader(value: unknown): string | undefined {

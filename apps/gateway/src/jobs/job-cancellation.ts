@@ -53,7 +53,11 @@ export class JobCancellation {
         await tx.query(`DELETE FROM gateway.outbox WHERE job_id = $1`, [id]);
       }
       // It stops the job's current run (and any earlier one still about), not a replay made after it.
-      const payload: CancelRequested = { jobId: id, at: new Date().toISOString(), replays: found.replays };
+      const payload: CancelRequested = {
+        jobId: id,
+        at: new Date().toISOString(),
+        ...(found.replays > 0 ? { replays: found.replays } : {}), // 0 goes as absent (see the contract)
+      };
       const request: OutboxMessage = {
         id: randomUUID(),
         jobId: id,

@@ -14,8 +14,8 @@ import { Metrics } from '#observability';
 import type { QueryResultRow } from 'pg';
 
 /**
- * One lifecycle event. `run` is the job's run it belongs to (its command's replay count); an event of
- * another run than the job's record is on changes nothing. Without `run`, the event applies to any run.
+ * One lifecycle event. `run` is the job's run it belongs to (its command's replay count; absent: 0); an
+ * event of an earlier run than the job's record is on changes nothing.
  */
 export type LifecycleChange = { readonly run?: number | undefined } & (
   | { readonly type: 'started'; readonly event: JobStarted; readonly eventId: string }
@@ -29,11 +29,12 @@ export type LifecycleChange = { readonly run?: number | undefined } & (
 type Of<T extends LifecycleChange['type']> = Extract<LifecycleChange, { type: T }>;
 
 /**
- * The guard every transition carries: the event belongs to the run the job is on (`v.run`, NULL for an
- * event that does not say). A replay moves the job to its next run; what its earlier run still reports
- * (a late `failed`, `started` or `retrying`) then changes nothing.
+ * The guard every transition carries: the event belongs to the run the job is on, or a later one. A replay
+ * moves the job to its next run; what its earlier run still reports (a late `failed`, `started` or
+ * `retrying`) then changes nothing. A later run than the record knows only comes from a replay counted
+ * before the record counted replays (the migration backfills what it can); its events apply.
  */
-const SAME_RUN = '(v.run IS NULL OR v.run = j.replays)';
+const CURRENT_RUN = 'v.run >= j.replays';
 
 /** Starts, and ends that came with them (see {@link JobTransitions.started}); the hottest UPDATE there is. */
 const STARTED = new PreparedStatement<StartedRow>(
@@ -66,7 +67,7 @@ const STARTED = new PreparedStatement<StartedRow>(
     finished_at  = CASE WHEN upd.succeeding THEN upd.finished_at ELSE j.finished_at END,
     seq = j.seq + 1, updated_at = now()
   FROM upd
-  WHERE j.id = upd.job_id AND NOT upd.events <@ j.started_events AND (upd.run IS NULL OR upd.run = j.replays)
+  WHERE j.id = upd.job_id AND NOT upd.events <@ j.started_events AND upd.run >= j.replays
   RETURNING j.id, upd.ending AS ended, upd.succeeding AS finished, j.kind, j.status,
             extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
 );
@@ -157,7 +158,7 @@ export class JobTransitions {
     await this.db.query(
       `UPDATE gateway.jobs j SET progress = v.progress, seq = j.seq + 1, updated_at = now()
          FROM unnest($1::uuid[], $2::int[], $3::int[]) AS v (id, progress, run)
-        WHERE j.id = v.id AND j.status = 'running' AND j.progress < v.progress AND ${SAME_RUN}`,
+        WHERE j.id = v.id AND j.status = 'running' AND j.progress < v.progress AND ${CURRENT_RUN}`,
       [latest.map((c) => c.event.jobId), latest.map((c) => c.event.progress), runsOf(latest)],
     );
   }
@@ -170,7 +171,7 @@ export class JobTransitions {
       `UPDATE gateway.jobs j SET status = 'retrying', error = v.error, progress = 0, seq = j.seq + 1, updated_at = now()
          FROM unnest($1::uuid[], $2::jsonb[], $3::int[], $4::int[]) AS v (id, error, attempt, run)
         WHERE j.id = v.id AND j.status IN ('queued', 'running', 'retrying') AND j.last_attempt <= v.attempt
-          AND ${SAME_RUN}`,
+          AND ${CURRENT_RUN}`,
       [
         latest.map((c) => c.event.jobId),
         latest.map((c) => storableJson(c.event.error)),
@@ -190,7 +191,7 @@ export class JobTransitions {
       `UPDATE gateway.jobs j SET status = 'succeeded', result = v.result, error = NULL, progress = 100,
               finished_at = v.at, seq = j.seq + 1, updated_at = now()
          FROM unnest($1::uuid[], $2::jsonb[], $3::timestamptz[], $4::int[]) AS v (id, result, at, run)
-        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed') AND ${SAME_RUN}
+        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed') AND ${CURRENT_RUN}
         RETURNING j.kind, j.status, extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
       [
         latest.map((c) => c.event.jobId),
@@ -220,7 +221,7 @@ export class JobTransitions {
     await this.finish(
       `UPDATE gateway.jobs j SET status = 'failed', error = v.error, finished_at = v.at, seq = j.seq + 1, updated_at = now()
          FROM unnest($1::uuid[], $2::jsonb[], $3::timestamptz[], $4::int[]) AS v (id, error, at, run)
-        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled') AND ${SAME_RUN}
+        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled') AND ${CURRENT_RUN}
         RETURNING j.kind, j.status, extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
       [
         latest.map((c) => c.event.jobId),
@@ -239,7 +240,7 @@ export class JobTransitions {
       `UPDATE gateway.jobs j SET status = 'cancelled', cancel_requested = true, finished_at = v.at,
               seq = j.seq + 1, updated_at = now()
          FROM unnest($1::uuid[], $2::timestamptz[], $3::int[]) AS v (id, at, run)
-        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled') AND ${SAME_RUN}
+        WHERE j.id = v.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled') AND ${CURRENT_RUN}
         RETURNING j.kind, j.status, extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
       [latest.map((c) => c.event.jobId), latest.map((c) => c.event.at), runsOf(latest)],
     );
@@ -275,9 +276,9 @@ function newestPerJob<C extends { event: { jobId: string } }>(
   return [...kept.values()];
 }
 
-/** Each change's run, as an int[] parameter (NULL where the event did not say). */
-function runsOf(changes: readonly LifecycleChange[]): (number | null)[] {
-  return changes.map((c) => c.run ?? null);
+/** Each change's run, as an int[] parameter. */
+function runsOf(changes: readonly LifecycleChange[]): number[] {
+  return changes.map((c) => c.run ?? 0);
 }
 
 /**
@@ -285,10 +286,8 @@ function runsOf(changes: readonly LifecycleChange[]): (number | null)[] {
  * batch: the one-change-per-job UPDATEs below would otherwise pick either.
  */
 function latestRunOnly(changes: readonly LifecycleChange[]): readonly LifecycleChange[] {
-  if (!changes.some((c) => c.run !== undefined && c.run > 0)) return changes; // the common case: first runs
+  if (!changes.some((c) => c.run)) return changes; // the common case: first runs only
   const latest = new Map<string, number>();
-  for (const c of changes) {
-    if (c.run !== undefined && c.run > (latest.get(c.event.jobId) ?? -1)) latest.set(c.event.jobId, c.run);
-  }
-  return changes.filter((c) => c.run === undefined || c.run === latest.get(c.event.jobId));
+  for (const c of changes) latest.set(c.event.jobId, Math.max(c.run ?? 0, latest.get(c.event.jobId) ?? 0));
+  return changes.filter((c) => (c.run ?? 0) === latest.get(c.event.jobId));
 }

@@ -145,9 +145,14 @@ export function readEnvelope(message: DeliveredMessage): IncomingEnvelope {
     redelivered: message.fields.redelivered,
     publishedAt:
       typeof message.properties.timestamp === 'number' ? message.properties.timestamp * 1000 : undefined,
-    replayCount: positiveInt(headers[Header.replayCount]) ?? 0,
+    replayCount: replayCountOf(headers),
     headers,
   };
+}
+
+/** The run a message's headers say it belongs to (`replay-count`; 0 when absent or not a count). */
+export function replayCountOf(headers: Readonly<Record<string, unknown>>): number {
+  return positiveInt(headers[Header.replayCount]) ?? 0;
 }
 
 /** Parses the body as JSON; a body that is not JSON is a permanent error. */

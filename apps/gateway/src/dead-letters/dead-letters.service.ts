@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { commandContracts, contractFor, JOB_KINDS, JobKinds, Notify, type JobKind } from '#contracts';
-import { errorMessageOf, Header } from '#messaging';
+import { errorMessageOf, Header, replayCountOf } from '#messaging';
 import type { Principal } from '../auth/principal.js';
 import { decodeCursor, PAGE_QUERY, pageOf } from '../jobs/job-cursor.js';
 import { InvalidInputError, JobNotFoundError, JobStateConflictError } from '../jobs/job-errors.js';
@@ -220,9 +220,8 @@ export class DeadLetters {
       throw new JobStateConflictError(entry.id, 'This dead letter carries no job to replay');
     }
     const headers = entry.headers;
-    const count = headers[Header.replayCount];
     // The job's own count is the truth; the letter's covers jobs replayed before the job kept one.
-    const lettered = typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 0;
+    const lettered = Math.min(replayCountOf(headers), 2_147_483_646); // + 1 stays an integer
     const [rows] = await tx.query<[{ tenant: string; max_attempts: number; replays: number }[], number]>(
       `UPDATE gateway.jobs SET status = 'queued', attempts = 0, last_attempt = 0, progress = 0, error = NULL,
               result = NULL, finished_at = NULL, cancel_requested = false, replays = GREATEST(replays, $2) + 1,

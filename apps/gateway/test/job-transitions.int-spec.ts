@@ -40,6 +40,16 @@ describe('JobTransitions against Postgres', () => {
         [id],
       )
     )[0];
+  /** Statements of this database waiting for a lock right now. */
+  const lockWaiters = async () =>
+    Number(
+      (
+        await db.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        )
+      )[0]?.n,
+    );
   const started = (jobId: string, eventId: string, attempt = 1) => ({
     type: 'started' as const,
     eventId,
@@ -116,18 +126,9 @@ describe('JobTransitions against Postgres', () => {
         await locker.query('BEGIN');
         await locker.query('SELECT 1 FROM gateway.jobs WHERE id = $1 FOR UPDATE', [job]);
         const applied = events.map((event, i) => gateways[i % 2 === 0 ? 0 : 1].apply(event));
-        await waitFor(
-          async () =>
-            Number(
-              (
-                await db.query<{ n: string }>(
-                  `SELECT count(*) AS n FROM pg_stat_activity
-                    WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-                )
-              )[0]?.n,
-            ) === events.length,
-          { description: 'both UPDATEs waiting on the row' },
-        );
+        await waitFor(async () => (await lockWaiters()) === events.length, {
+          description: 'both UPDATEs waiting on the row',
+        });
         await locker.query('COMMIT');
         await Promise.all(applied);
       } finally {
@@ -285,5 +286,45 @@ describe('JobTransitions against Postgres', () => {
     expect(await replays(twice)).toBe(2);
     expect(await replays(pending)).toBe(0);
     expect(await replays(never)).toBe(0);
+  });
+
+  it('leaves failed a job the archive failed while a start and end for it waited on its row', async () => {
+    const source = await gatewayDb();
+    await runMigrations(source, GATEWAY_SCHEMA);
+    const transitions = new JobTransitions(source, new Metrics('gateway'));
+    const job = randomUUID();
+    await insertJob(job);
+    await db.query(`UPDATE gateway.jobs SET status = 'running' WHERE id = $1`, [job]);
+
+    // The archive holds the row (marking the job failed from its dead letter) while a batch with a start
+    // and an end of another delivery of the job reads it as running and waits for it.
+    const archive = new pg.Client({ connectionString: db.url });
+    await archive.connect();
+    try {
+      await archive.query('BEGIN');
+      await archive.query(`UPDATE gateway.jobs SET status = 'failed', finished_at = now() WHERE id = $1`, [
+        job,
+      ]);
+      const at = new Date().toISOString();
+      const applied = transitions.applyAll([
+        started(job, randomUUID(), 2),
+        { type: 'succeeded', event: { jobId: job, attempt: 2, result: { late: true }, at } },
+      ]);
+      await waitFor(async () => (await lockWaiters()) === 1, { description: 'the batch waiting on the row' });
+      await archive.query('COMMIT');
+      await applied;
+    } finally {
+      await archive.end();
+    }
+    // The attempt is counted (it happened), but failed is final: the row as locked decides, not the
+    // statement's snapshot.
+    expect(
+      (
+        await db.query<{ status: string; attempts: number; result: unknown }>(
+          `SELECT status, attempts, result FROM gateway.jobs WHERE id = $1`,
+          [job],
+        )
+      )[0],
+    ).toEqual({ status: 'failed', attempts: 1, result: null });
   });
 });

@@ -36,6 +36,13 @@ type Of<T extends LifecycleChange['type']> = Extract<LifecycleChange, { type: T 
  */
 const CURRENT_RUN = 'v.run >= j.replays';
 
+/**
+ * Whether the STARTED statement's row ends as `succeeded`: its batch brought the job's end, and the row as
+ * locked (`j`, not a snapshot read before the lock: another gateway or the dead-letter archive may have
+ * finished the job meanwhile) has not ended it already.
+ */
+const SUCCEEDING = `(upd.ending AND j.status NOT IN ('succeeded', 'failed'))`;
+
 /** Starts, and ends that came with them (see {@link JobTransitions.started}); the hottest UPDATE there is. */
 const STARTED = new PreparedStatement<StartedRow>(
   'conveyor.gateway.jobs-started',
@@ -48,27 +55,27 @@ const STARTED = new PreparedStatement<StartedRow>(
   ended AS (
     SELECT * FROM unnest($5::uuid[], $6::jsonb[], $7::timestamptz[]) AS s (job_id, result, at)),
   upd AS (
-    SELECT per_job.*, ended.result, ended.at AS finished_at, ended.job_id IS NOT NULL AS ending,
-           ended.job_id IS NOT NULL AND old.status NOT IN ('succeeded', 'failed') AS succeeding
-      FROM per_job JOIN gateway.jobs old ON old.id = per_job.job_id
-      LEFT JOIN ended ON ended.job_id = per_job.job_id)
+    SELECT per_job.*, ended.result, ended.at AS finished_at, ended.job_id IS NOT NULL AS ending
+      FROM per_job LEFT JOIN ended ON ended.job_id = per_job.job_id)
   UPDATE gateway.jobs j SET
     attempts     = j.attempts + (SELECT count(*) FROM unnest(upd.events) e WHERE e <> ALL (j.started_events)),
     started_events = j.started_events
                      || ARRAY(SELECT e FROM unnest(upd.events) e WHERE e <> ALL (j.started_events)),
     last_attempt = greatest(j.last_attempt, upd.attempt),
-    status       = CASE WHEN upd.succeeding THEN 'succeeded'
+    status       = CASE WHEN ${SUCCEEDING} THEN 'succeeded'
                         WHEN j.status IN ('queued', 'scheduled', 'retrying') THEN 'running'
                         ELSE j.status END,
     started_at   = coalesce(j.started_at, upd.at),
-    result       = CASE WHEN upd.succeeding THEN upd.result ELSE j.result END,
-    error        = CASE WHEN upd.succeeding THEN NULL ELSE j.error END,
-    progress     = CASE WHEN upd.succeeding THEN 100 ELSE j.progress END,
-    finished_at  = CASE WHEN upd.succeeding THEN upd.finished_at ELSE j.finished_at END,
+    result       = CASE WHEN ${SUCCEEDING} THEN upd.result ELSE j.result END,
+    error        = CASE WHEN ${SUCCEEDING} THEN NULL ELSE j.error END,
+    progress     = CASE WHEN ${SUCCEEDING} THEN 100 ELSE j.progress END,
+    finished_at  = CASE WHEN ${SUCCEEDING} THEN upd.finished_at ELSE j.finished_at END,
     seq = j.seq + 1, updated_at = now()
   FROM upd
   WHERE j.id = upd.job_id AND NOT upd.events <@ j.started_events AND upd.run >= j.replays
-  RETURNING j.id, upd.ending AS ended, upd.succeeding AS finished, j.kind, j.status,
+  RETURNING j.id, upd.ending AS ended,
+            -- finished by this statement: succeeded now, at this end's time (one it had ended with keeps its own)
+            upd.ending AND j.status = 'succeeded' AND j.finished_at = upd.finished_at AS finished, j.kind, j.status,
             extract(epoch FROM j.finished_at - j.created_at)::float8 AS seconds`,
 );
 

@@ -7,6 +7,15 @@ const isoDate = z
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')
   .refine((v) => isCalendarDate(v), 'is not a day of the calendar');
 
+/**
+ * A time Postgres and JavaScript both store as written: years 1 to 9999 (UTC). Postgres has no year 0
+ * ("0000-…"), and JavaScript writes years past 9999 with a sign ("+010000-…").
+ */
+export function isStorableTime(time: Date): boolean {
+  const year = time.getUTCFullYear();
+  return !Number.isNaN(year) && year >= 1 && year <= 9999;
+}
+
 export function isCalendarDate(text: string): boolean {
   const day = new Date(`${text}T00:00:00Z`);
   return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === text;

@@ -6,8 +6,9 @@ import { ensureDatabaseExists } from './ensure-database.js';
 
 /**
  * The app's DataSource for Nest (`@InjectDataSource()`, `@InjectRepository(Entity)`), built by
- * {@link createDataSource} (with the service's `DATABASE_STATEMENT_TIMEOUT`) and destroyed on shutdown. Migrations are not run here but before the app is
- * created (`runMigrations`), so that a pending migration never races live traffic.
+ * {@link createDataSource} (with the service's `DATABASE_STATEMENT_TIMEOUT`) and destroyed on shutdown.
+ * Migrations are not run here but before the app is created (`runMigrations`), so that a pending migration
+ * never races live traffic.
  */
 export function databaseModule(
   options: DatabaseOptions,

@@ -158,7 +158,7 @@ export class Cancellations {
     const last = Math.max(replays, this.cancelled.get(jobId)?.value ?? replays);
     remember(this.cancelled, jobId, last);
     for (const [controller, replayCount] of this.running.get(jobId) ?? []) {
-      if (replayCount <= last) controller.abort(new JobCancelledError(jobId));
+      if (this.isCancelled(jobId, replayCount)) controller.abort(new JobCancelledError(jobId));
     }
   }
 }

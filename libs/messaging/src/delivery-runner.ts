@@ -16,7 +16,7 @@ import { describeDelivery, type FailureRouter } from './failure-router.js';
 import { JobContext, throttleProgress } from './job-context.js';
 import { notifyJobEnded } from './job-ended.js';
 import { leaseIdOf, type Leases } from './leases.js';
-import type { LifecycleBatcher } from './lifecycle-batcher.js';
+import { lifecycleMetaOf, type LifecycleBatcher } from './lifecycle-batcher.js';
 import type { MessagePublisher } from './publisher.js';
 import { startConsumerSpan, traceparentOf } from './trace-context.js';
 
@@ -169,12 +169,7 @@ export class DeliveryRunner {
       return 'dead-lettered';
     }
 
-    const meta = {
-      jobId,
-      tenant: envelope.tenant,
-      traceparent: envelope.traceparent,
-      run: envelope.replayCount,
-    };
+    const meta = lifecycleMetaOf(envelope);
     if (jobId && this.parts.cancellations.isCancelled(jobId, envelope.replayCount)) {
       // Cancelled while it waited (queued, scheduled or between retries): it never starts.
       await this.cancelled(jobId, envelope, envelope.attempt - 1);
@@ -265,7 +260,7 @@ export class DeliveryRunner {
     await this.parts.lifecycle.publish(
       'job.cancelled',
       { jobId, attempt: Math.max(0, attempt), at: now() },
-      { tenant: envelope.tenant, traceparent: envelope.traceparent, run: envelope.replayCount },
+      lifecycleMetaOf(envelope),
     );
     await this.notifyEnded(jobId, envelope, { status: 'cancelled' });
   }

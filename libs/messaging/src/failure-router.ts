@@ -6,7 +6,7 @@ import type { MessagePublisher } from './publisher.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { TopologyNames } from './topology.js';
 import { notifyJobEnded } from './job-ended.js';
-import type { LifecycleBatcher } from './lifecycle-batcher.js';
+import { lifecycleMetaOf, type LifecycleBatcher } from './lifecycle-batcher.js';
 
 export type DeadLetterReason = 'permanent' | 'exhausted' | 'invalid';
 
@@ -68,7 +68,7 @@ export class FailureRouter {
         this.lifecycle.publish(
           'job.retrying',
           { jobId, attempt: envelope.attempt, error: failure, retryAt, at: new Date().toISOString() },
-          { tenant: envelope.tenant, traceparent: envelope.traceparent, run: envelope.replayCount },
+          lifecycleMetaOf(envelope),
         ),
       );
     }
@@ -107,7 +107,7 @@ export class FailureRouter {
         this.lifecycle.publish(
           'job.failed',
           { jobId, attempt: envelope.attempt, error: failure, at: new Date().toISOString() },
-          { tenant: envelope.tenant, traceparent: envelope.traceparent, run: envelope.replayCount },
+          lifecycleMetaOf(envelope),
         ),
       );
       await notifyJobEnded(this.publisher, jobId, envelope, { status: 'failed', error: failure });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { JobEvents, type BatchedJobEvent } from '#contracts';
+import type { IncomingEnvelope } from './envelope.js';
 import type { MessagePublisher } from './publisher.js';
 
 export interface LifecycleBatcherOptions {
@@ -15,6 +16,19 @@ interface Pending {
   readonly event: BatchedJobEvent;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
+}
+
+/** What a lifecycle event says besides its body: whose job, which trace, which run of it. */
+export interface LifecycleMeta {
+  readonly tenant?: string | undefined;
+  readonly traceparent?: string | undefined;
+  /** The job's run (its command's replay count). */
+  readonly run?: number | undefined;
+}
+
+/** The lifecycle meta of the command `envelope` carries. */
+export function lifecycleMetaOf(envelope: IncomingEnvelope): LifecycleMeta {
+  return { tenant: envelope.tenant, traceparent: envelope.traceparent, run: envelope.replayCount };
 }
 
 /**
@@ -37,16 +51,7 @@ export class LifecycleBatcher {
     this.maxDelayMs = options.maxDelayMs ?? 2;
   }
 
-  publish<T extends BatchedJobEvent['type']>(
-    type: T,
-    body: Body<T>,
-    meta: {
-      readonly tenant?: string | undefined;
-      readonly traceparent?: string | undefined;
-      /** The job's run (its command's replay count). */
-      readonly run?: number | undefined;
-    },
-  ): Promise<void> {
+  publish<T extends BatchedJobEvent['type']>(type: T, body: Body<T>, meta: LifecycleMeta): Promise<void> {
     const event = {
       type,
       id: randomUUID(),

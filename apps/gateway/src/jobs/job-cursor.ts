@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStorableTime } from '#contracts';
 import { InvalidCursorError } from './job-errors.js';
 
 /** Keyset position in the newest-first listing: (created_at, id) of the last item returned. */
@@ -9,15 +10,6 @@ export interface JobCursor {
 
 export function encodeCursor(cursor: JobCursor): string {
   return Buffer.from(`${cursor.createdAt}|${cursor.id}`, 'utf8').toString('base64url');
-}
-
-/**
- * A time Postgres and JavaScript both store as written: years 1 to 9999 (UTC). Postgres has no year 0
- * ("0000-…"), and JavaScript writes years past 9999 with a sign ("+010000-…").
- */
-export function isStorableTime(time: Date): boolean {
-  const year = time.getUTCFullYear();
-  return !Number.isNaN(year) && year >= 1 && year <= 9999;
 }
 
 export function decodeCursor(text: string): JobCursor {

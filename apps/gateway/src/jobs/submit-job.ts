@@ -24,9 +24,8 @@ import type { TracedRequest } from '#bootstrap';
 import { traceparentFrom, traceparentOf } from '#messaging';
 import type { AuthenticatedRequest, Principal } from '../auth/principal.js';
 import { requestHash } from './canonical-json.js';
-import { isStorableTime } from './job-cursor.js';
 import { toJobView, type JobView } from './job.view.js';
-import { Notify, type JobKind } from '#contracts';
+import { isStorableTime, Notify, type JobKind } from '#contracts';
 import type { JobsService, Submission } from './jobs.service.js';
 
 /** The decorators every submit route shares: POST, jobs:write, 202, the body documented from its schema. */

@@ -71,7 +71,7 @@ describe('gateway: input Postgres cannot store', () => {
       expect(reply.status).toBe(400);
       expect(JSON.stringify(reply.body)).toMatch(/body\.runAt: must be in the years 1 to 9999/);
     }
-    for (const from of ['2026-02-30', '2026-13-01', '2025-02-29']) {
+    for (const from of ['2026-02-30', '2026-13-01', '2025-02-29', '0000-01-01']) {
       const reply = await submit('/v1/reports', { format: 'csv', dataset: 'orders', filters: { from } });
       expect(reply.status).toBe(400);
       expect(JSON.stringify(reply.body)).toMatch(/body\.filters\.from: is not a day of the calendar/);

@@ -16,9 +16,10 @@ export function isStorableTime(time: Date): boolean {
   return !Number.isNaN(year) && year >= 1 && year <= 9999;
 }
 
+/** A day of the calendar Postgres keeps (it has no year 0, which JavaScript's has). */
 export function isCalendarDate(text: string): boolean {
   const day = new Date(`${text}T00:00:00Z`);
-  return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === text;
+  return isStorableTime(day) && day.toISOString().slice(0, 10) === text;
 }
 
 export const OrderStatus = z.enum(['pending', 'paid', 'refunded', 'cancelled']);

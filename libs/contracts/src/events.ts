@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Notify } from './commands.js';
+import { isStorableTime, Notify } from './commands.js';
 import { defineEvent } from './contract.js';
 import { jsonValue } from './json-value.js';
 
@@ -8,7 +8,7 @@ const jobId = z.uuid();
  * A time the gateway stores: Postgres has no year 0, and one event it refuses would fail the statement
  * applying every event batched with it. Refused here, the event is a poison message (dead-lettered).
  */
-const at = z.iso.datetime().refine((v) => !v.startsWith('0000'), 'must be in the years 1 to 9999');
+const at = z.iso.datetime().refine((v) => isStorableTime(new Date(v)), 'must be in the years 1 to 9999');
 /** The largest Postgres `integer`: what the gateway stores attempts and runs in. */
 const INT4_MAX = 2_147_483_647;
 /** An attempt number the gateway stores. */

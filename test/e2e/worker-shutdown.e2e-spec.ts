@@ -37,13 +37,16 @@ describe('a worker stopped while it runs a job', () => {
     if (!worker) throw new Error('no report-service');
     const stopping = Date.now();
     worker.kill('SIGTERM');
+    let retryAfter: string | null | undefined;
     await waitFor(
       async () => {
         const response = await fetch(`${stack.urls['report-service']}/health/ready`).catch(() => undefined);
+        retryAfter = response?.headers.get('retry-after');
         return response?.status === 503;
       },
       { timeoutMs: 2000, intervalMs: 20, description: 'readiness 503 while draining' },
     );
+    expect(retryAfter).toBe('5');
     expect(worker.process.exitCode).toBeNull(); // still draining, not gone
 
     expect(await worker.exited).toEqual({ code: 0, signal: null });

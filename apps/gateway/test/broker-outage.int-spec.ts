@@ -52,6 +52,9 @@ describe('gateway: RabbitMQ out of reach', () => {
     await waitFor(async () => (await gateway.request('/health/ready')).status === 503, {
       description: 'the gateway to see the broker gone',
     });
+    const notReady = await gateway.request('/health/ready');
+    expect(notReady.status).toBe(503);
+    expect(notReady.headers.get('retry-after')).toBe('5');
     const during = await queues();
     expect(during.status).toBe(503);
     expect(during.headers.get('retry-after')).toBe('5');

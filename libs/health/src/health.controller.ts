@@ -1,4 +1,4 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
 import {
   HealthCheck,
   HealthCheckService,
@@ -16,6 +16,14 @@ import { ShutdownState } from './shutdown-state.js';
  */
 const probe = () => HealthCheck({ noCache: true, swaggerDocumentation: false });
 
+/** How long a caller that found this instance not ready should wait before it asks again. */
+export const READY_RETRY_AFTER_SECONDS = 5;
+
+/** The part of the HTTP reply (fastify's) a probe touches. */
+interface HeaderSink {
+  header(name: string, value: string): unknown;
+}
+
 @Controller('health')
 export class HealthController {
   constructor(
@@ -32,14 +40,24 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Can this instance do its work now? 503 while any dependency is down, and from the start of shutdown. */
+  /**
+   * Can this instance do its work now? 503 while any dependency is down, and from the start of shutdown,
+   * with `Retry-After` as every other 503 of ours: a load balancer or client that honours it asks again
+   * then instead of at once.
+   */
   @Get('ready')
   @probe()
-  ready() {
-    return this.health.check([
-      () => this.indicator('shutdown', { up: !this.shutdown.shuttingDown, detail: 'shutting down' }),
-      ...this.checks.map((c) => async () => this.indicator(c.name, await c.check())),
-    ]);
+  async ready(@Res({ passthrough: true }) reply: HeaderSink) {
+    try {
+      return await this.health.check([
+        () => this.indicator('shutdown', { up: !this.shutdown.shuttingDown, detail: 'shutting down' }),
+        ...this.checks.map((c) => async () => this.indicator(c.name, await c.check())),
+      ]);
+    } catch (error) {
+      if (error instanceof ServiceUnavailableException)
+        reply.header('retry-after', String(READY_RETRY_AFTER_SECONDS));
+      throw error;
+    }
   }
 
   private indicator(name: string, result: { up: boolean; detail?: string }): HealthIndicatorResult {

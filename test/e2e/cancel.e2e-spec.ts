@@ -26,6 +26,7 @@ describe('cancelling jobs, and report files that expire', () => {
         LOG_FORMAT: 'json',
         ARTIFACT_RETENTION: '4s',
         ARTIFACT_SWEEP_INTERVAL: '1s',
+        ARTIFACT_DELETE_GRACE: '0s',
       },
       services: ['gateway', 'report-service'],
     });
@@ -172,7 +173,7 @@ describe('cancelling jobs, and report files that expire', () => {
     });
     await waitFor(async () => (await job(id)).status === 'succeeded', { description: 'the report' });
     expect((await call(`/v1/reports/${id}/download`)).status).toBe(200);
-    // ARTIFACT_RETENTION is 4 s here, swept every second.
+    // ARTIFACT_RETENTION is 4 s here, swept every second, deleted with no grace.
     await waitFor(async () => (await call(`/v1/reports/${id}/download`)).status === 410, {
       timeoutMs: 10_000,
       intervalMs: 250,

@@ -1,14 +1,20 @@
 import { z } from 'zod';
 import { parseDuration, serviceConfigSchema } from '#config';
 
-const retention = z.string().transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a positive duration like 12h, 7d` });
-    return z.NEVER;
-  }
-  return ms;
-});
+function duration({ zero }: { zero: boolean }) {
+  return z.string().transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined || ms < 0 || (ms === 0 && !zero)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${v}" is not a ${zero ? '' : 'positive '}duration like ${zero ? '0s, ' : ''}12h, 7d`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+const retention = duration({ zero: false });
 
 /** The common service settings plus report-service's own. */
 export const reportServiceConfigSchema = serviceConfigSchema(3001).extend({
@@ -17,6 +23,11 @@ export const reportServiceConfigSchema = serviceConfigSchema(3001).extend({
   /** How long a finished report stays downloadable (milliseconds once parsed). */
   ARTIFACT_RETENTION: retention.default(7 * 86_400_000),
   ARTIFACT_SWEEP_INTERVAL: retention.default(60_000),
+  /**
+   * How long an expired file is kept before the sweep deletes it: a download that began before the expiry
+   * (the gateway answers 410 from the expiry on) can still finish.
+   */
+  ARTIFACT_DELETE_GRACE: duration({ zero: true }).default(3_600_000),
 });
 
 export type ReportServiceConfig = z.output<typeof reportServiceConfigSchema>;

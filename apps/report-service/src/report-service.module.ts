@@ -24,6 +24,7 @@ export class ReportServiceModule {
     const settings: ReportSettings = {
       artifactRetentionMs: config.ARTIFACT_RETENTION,
       artifactSweepIntervalMs: config.ARTIFACT_SWEEP_INTERVAL,
+      artifactDeleteGraceMs: config.ARTIFACT_DELETE_GRACE,
     };
     return {
       module: ReportServiceModule,

@@ -91,14 +91,14 @@ export class ArtifactStore {
     return affected;
   }
 
-  /** Deletes every artifact, complete or not, whose `expires_at` is not after `now`; returns how many. */
-  async deleteExpired(now: Date = new Date()): Promise<number> {
+  /** Deletes every artifact, complete or not, whose `expires_at` is not after `before`; returns how many. */
+  async deleteExpired(before: Date = new Date()): Promise<number> {
     let total = 0;
     for (;;) {
       const { affected } = await this.query(
         `DELETE FROM artifacts.artifacts WHERE id IN (
            SELECT id FROM artifacts.artifacts WHERE expires_at <= $1 LIMIT ${EXPIRY_BATCH})`,
-        [now],
+        [before],
       );
       total += affected;
       if (affected < EXPIRY_BATCH) return total;

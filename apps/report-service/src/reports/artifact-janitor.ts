@@ -10,8 +10,10 @@ import { errorMessageOf } from '#messaging';
 import { REPORT_SETTINGS, type ReportSettings } from './report-settings.js';
 
 /**
- * Deletes report files past their retention (`ARTIFACT_RETENTION`, 7 days by default), chunks and all.
- * The gateway answers `410 Gone` for an expired file whether or not this has run yet; this frees the space.
+ * Deletes report files past their retention (`ARTIFACT_RETENTION`, 7 days by default), chunks and all,
+ * once they have been expired for `ARTIFACT_DELETE_GRACE` (1 hour by default). The gateway answers
+ * `410 Gone` from the expiry on, so no download starts after it; the grace lets one that started before it
+ * read to its end instead of being cut short (its reader fails, and the client sees a short body).
  * Every replica may run it: the deletes are idempotent.
  */
 @Injectable()
@@ -36,7 +38,9 @@ export class ArtifactJanitor implements OnApplicationBootstrap, OnApplicationShu
 
   async sweep(): Promise<number> {
     try {
-      const deleted = await this.artifacts.deleteExpired();
+      const deleted = await this.artifacts.deleteExpired(
+        new Date(Date.now() - this.settings.artifactDeleteGraceMs),
+      );
       if (deleted > 0) this.logger.log(`Deleted ${deleted} expired report file(s)`);
       return deleted;
     } catch (error) {

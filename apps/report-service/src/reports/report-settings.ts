@@ -5,4 +5,6 @@ export interface ReportSettings {
   readonly artifactRetentionMs: number;
   /** How often expired files are deleted. */
   readonly artifactSweepIntervalMs: number;
+  /** How long after its expiry a file is deleted: downloads begun before the expiry finish meanwhile. */
+  readonly artifactDeleteGraceMs: number;
 }

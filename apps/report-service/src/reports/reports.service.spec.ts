@@ -199,7 +199,7 @@ describe(ReportsService.name, () => {
       sut: new ReportsService(
         fakeOrders,
         artifacts,
-        { artifactRetentionMs: 3_600_000, artifactSweepIntervalMs: 60_000 },
+        { artifactRetentionMs: 3_600_000, artifactSweepIntervalMs: 60_000, artifactDeleteGraceMs: 0 },
         cpu,
         publisher,
       ),

@@ -20,14 +20,14 @@ export interface EmailMessage {
   readonly deliveryId: string;
 }
 
-/** The server refused the message for good (a 5xx reply, an address it will not take). */
+/** The server refused the message for good (a 5xx reply to its envelope or data, an address it will not take). */
 export class EmailRejectedError extends PermanentError implements AnsweredFailure {
   constructor(readonly response: DeliveryResponse) {
     super(`SMTP server refused the message: ${response.excerpt ?? response.status ?? ''}`, 'email_rejected');
   }
 }
 
-/** Connection, timeout, authentication or a 4xx reply: worth another try. */
+/** Connection, timeout, authentication, a 4xx reply or a 5xx not about the message: worth another try. */
 export class SmtpUnavailableError extends RetryableError implements AnsweredFailure {
   constructor(
     readonly response: DeliveryResponse,
@@ -79,12 +79,7 @@ export class EmailSender implements OnApplicationShutdown {
         ...(responseCode === undefined ? {} : { status: responseCode }),
         excerpt: excerpt(response ?? text ?? String(error)),
       };
-      // 5xx is the server's final word; EENVELOPE without a reply means no usable recipient.
-      if (
-        (responseCode !== undefined && responseCode >= 500) ||
-        (responseCode === undefined && code === 'EENVELOPE')
-      )
-        throw new EmailRejectedError(answer);
+      if (refusesTheMessage(code, responseCode)) throw new EmailRejectedError(answer);
       throw new SmtpUnavailableError(answer, { cause: error });
     }
   }
@@ -96,6 +91,19 @@ export class EmailSender implements OnApplicationShutdown {
   onApplicationShutdown(): void {
     this.transport.close();
   }
+}
+
+/**
+ * Whether an SMTP failure is the server's final word on this message: a 5xx reply to its envelope (the
+ * recipients, the sender) or to its data, or an envelope without a usable recipient. A 5xx anywhere else is
+ * about the server or our account, not the message: a refused login (535 after a password rotation), a
+ * greeting that turns us away (554), a command it does not take. Those, like every 4xx, timeout and broken
+ * connection, are retried: refusing them for good would dead-letter every email until the setting is fixed.
+ */
+export function refusesTheMessage(code: string | undefined, responseCode: number | undefined): boolean {
+  if (code === 'EENVELOPE') return responseCode === undefined || responseCode >= 500;
+  if (code === 'EMESSAGE') return responseCode !== undefined && responseCode >= 500;
+  return false;
 }
 
 function replyCode(response: string): number | undefined {

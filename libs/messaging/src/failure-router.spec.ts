@@ -55,4 +55,32 @@ describe(FailureRouter.name, () => {
     ).resolves.toBeUndefined();
     expect(copies).toEqual(['t-unit.retry', 't-unit.dead']);
   });
+
+  it('counts a dead letter routed once its copy is confirmed, even when the notify.job-ended is not', async () => {
+    const dead: string[] = [];
+    const notifying = new FailureRouter(
+      {
+        publishRaw: (raw: { exchange: string }) => {
+          dead.push(raw.exchange);
+          return Promise.resolve();
+        },
+        publish: () => Promise.reject(new Error('publish confirm timed out')),
+      } as unknown as MessagePublisher,
+      { publish: () => Promise.resolve() } as unknown as LifecycleBatcher,
+      { names: new TopologyNames('t-unit'), failedBy: 'test', appId: 'test' },
+    );
+    // Before: deadLetter threw, and the original was requeued and ran again although its letter was safe.
+    await expect(
+      notifying.deadLetter(
+        'q',
+        new RetryPolicy(3, [1000]),
+        message,
+        { ...envelope, notify: { email: 'ops@example.com' } },
+        new Error('boom'),
+        'permanent',
+        'j1',
+      ),
+    ).resolves.toBeUndefined();
+    expect(dead).toEqual(['t-unit.dead']);
+  });
 });

@@ -110,15 +110,18 @@ export class FailureRouter {
           lifecycleMetaOf(envelope),
         ),
       );
-      await notifyJobEnded(this.publisher, jobId, envelope, { status: 'failed', error: failure });
+      await this.afterCopy(jobId, 'notify.job-ended', () =>
+        notifyJobEnded(this.publisher, jobId, envelope, { status: 'failed', error: failure }),
+      );
     }
   }
 
   /**
-   * Publishes the lifecycle event of a failure whose copy (retry or dead letter) is already confirmed. A
-   * failure here must not fail the routing: the original would be requeued and run again beside its copy,
-   * two live chains of one job. The status catches up anyway: a retry's `job.started` moves the job on,
-   * and the dead-letter archive marks a dead-lettered job `failed`.
+   * Publishes an event of a failure whose copy (retry or dead letter) is already confirmed. A failure here
+   * must not fail the routing: the original would be requeued and run again beside its copy, two live
+   * chains of one job. The status catches up anyway: a retry's `job.started` moves the job on, and the
+   * dead-letter archive marks a dead-lettered job `failed`. A `notify.job-ended` lost this way is a notice
+   * not sent (logged here), which is better than running the job's effect once more.
    */
   private async afterCopy(jobId: string, event: string, publish: () => Promise<unknown>): Promise<void> {
     try {

@@ -103,7 +103,43 @@ describe('Acknowledger', () => {
     expect(channel.sent).toEqual(['ack 1', 'ack 3', 'ack 2']);
   });
 
-  it('requeues a pack whole, once all its commands are settled, if any of them asked for it', () => {
+  it('publishes back only the commands of a pack that asked for a requeue, then acks the pack', async () => {
+    const channel = recordingChannel();
+    const published: ConsumeMessage[][] = [];
+    const acks = new Acknowledger(channel, (parts) => {
+      published.push([...parts]);
+      return Promise.resolve();
+    });
+    const pack = delivery(1);
+    const parts = [0, 1, 2].map(() => delivery(1)) as [ConsumeMessage, ConsumeMessage, ConsumeMessage];
+    acks.deliveredPack(pack, parts);
+    acks.ack(parts[0]); // succeeded
+    acks.requeue(parts[1]); // say, its outcome was not confirmed
+    acks.ack(parts[2]); // retried: its retry copy is confirmed, it must not run again at this attempt
+    await acks.idle();
+    acks.flush();
+    expect(published).toEqual([[parts[1]]]);
+    expect(channel.sent).toEqual(['ack 1']);
+  });
+
+  it('requeues a pack whole when its requeued commands could not be published back, or all of them asked', async () => {
+    const channel = recordingChannel();
+    const acks = new Acknowledger(channel, () => Promise.reject(new Error('confirm timed out')));
+    const [first, second] = [1, 2].map(delivery) as [ConsumeMessage, ConsumeMessage];
+    const firstParts = [0, 1].map(() => delivery(1)) as [ConsumeMessage, ConsumeMessage];
+    const secondParts = [0, 1].map(() => delivery(2)) as [ConsumeMessage, ConsumeMessage];
+    acks.deliveredPack(first, firstParts);
+    acks.deliveredPack(second, secondParts);
+    acks.ack(firstParts[0]);
+    acks.requeue(firstParts[1]);
+    await acks.idle();
+    expect(channel.sent).toEqual(['nack 1']);
+    acks.requeue(secondParts[0]);
+    acks.requeue(secondParts[1]);
+    expect(channel.sent).toEqual(['nack 1', 'nack 2']);
+  });
+
+  it('requeues a pack whole, once all its commands are settled, if any asked and it cannot publish parts', () => {
     const channel = recordingChannel();
     const acks = new Acknowledger(channel);
     const pack = delivery(1);

@@ -17,8 +17,11 @@ export interface AckChannel {
  * before its handler runs, so "everything up to tag T" never covers a delivery this side has not settled.
  *
  * A pack (pack.ts) is registered with its commands (`deliveredPack`): each is settled on its own, and the
- * pack's message is acked once all of them are — or requeued, whole, once all of them are settled if any
- * asked for a requeue (its commands that did finish run again; consumers are idempotent per job).
+ * pack's message is acked once all of them are. When some of them asked for a requeue, only those go back:
+ * they are published again on their own (`requeueParts`), then the pack is acked. Requeueing the whole pack
+ * would run its other commands again, and a command already retried or dead-lettered would then start a
+ * second chain of attempts beside its copy. Only when that publish fails (or every command asked) does
+ * the whole pack go back.
  */
 export class Acknowledger {
   /** Delivered and not yet sent to the broker as settled, oldest first. */
@@ -27,8 +30,14 @@ export class Acknowledger {
   /** A pack's commands to the pack they came in. */
   private readonly packOf = new WeakMap<ConsumeMessage, PackSettlement>();
   private flushing?: NodeJS.Immediate;
+  /** Packs being settled after their requeued commands were published back on their own. */
+  private readonly settling = new Set<Promise<void>>();
 
-  constructor(private readonly channel: AckChannel) {}
+  constructor(
+    private readonly channel: AckChannel,
+    /** Publishes a pack's commands that asked for a requeue as messages of their own (confirmed). */
+    private readonly requeueParts?: (parts: readonly ConsumeMessage[]) => Promise<void>,
+  ) {}
 
   delivered(message: ConsumeMessage): void {
     this.unsettled.push(message);
@@ -37,7 +46,7 @@ export class Acknowledger {
   /** A pack's message and the deliveries its commands became: those are what gets settled. */
   deliveredPack(message: ConsumeMessage, parts: readonly ConsumeMessage[]): void {
     this.unsettled.push(message);
-    const pack = { message, left: new Set(parts), requeue: false };
+    const pack: PackSettlement = { message, left: new Set(parts), requeued: [], size: parts.length };
     for (const part of parts) this.packOf.set(part, pack);
   }
 
@@ -78,12 +87,49 @@ export class Acknowledger {
     const pack = this.packOf.get(part);
     if (!pack) return false;
     if (!pack.left.delete(part)) return true;
-    pack.requeue ||= requeue;
-    if (pack.left.size === 0) {
-      if (pack.requeue) this.requeue(pack.message);
-      else this.ack(pack.message);
-    }
+    if (requeue) pack.requeued.push(part);
+    if (pack.left.size === 0) this.settlePack(pack);
     return true;
+  }
+
+  private settlePack(pack: PackSettlement): void {
+    if (pack.requeued.length === 0) {
+      this.ack(pack.message);
+      return;
+    }
+    if (pack.requeued.length === pack.size || !this.requeueParts) {
+      this.requeueQuietly(pack.message);
+      return;
+    }
+    const settling = this.requeueParts(pack.requeued).then(
+      () => {
+        this.ack(pack.message);
+      },
+      () => {
+        // Not published: the whole pack goes back (its finished commands run again, idempotent per job).
+        this.requeueQuietly(pack.message);
+      },
+    );
+    this.settling.add(settling);
+    void settling.finally(() => this.settling.delete(settling));
+  }
+
+  /**
+   * Resolves once every pack whose commands are being published back is settled (acked or requeued), so
+   * that a drain closes the channel only after: closing it first would put the whole pack back beside the
+   * copies of its commands.
+   */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.settling]);
+  }
+
+  /** {@link requeue}, for a moment when no caller is there to be told that the channel has closed. */
+  private requeueQuietly(message: ConsumeMessage): void {
+    try {
+      this.requeue(message);
+    } catch {
+      // The channel closed: the broker has put the message back already.
+    }
   }
 
   private sendAcks(): void {
@@ -113,6 +159,8 @@ interface PackSettlement {
   readonly message: ConsumeMessage;
   /** Its commands not settled yet. */
   readonly left: Set<ConsumeMessage>;
-  /** One of its commands asked for a requeue: the whole pack goes back once all are settled. */
-  requeue: boolean;
+  /** Its commands that asked for a requeue, in the order they did. */
+  readonly requeued: ConsumeMessage[];
+  /** How many commands it carries. */
+  readonly size: number;
 }

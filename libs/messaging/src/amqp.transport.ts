@@ -11,6 +11,7 @@ import { DeliveryRunner } from './delivery-runner.js';
 import { LifecycleBatcher } from './lifecycle-batcher.js';
 import { DEFAULT_LEASE_AFTER_MS, Leases } from './leases.js';
 import type { AmqpConnection, AnyChannel } from './amqp-connection.js';
+import { readEnvelope } from './envelope.js';
 import { errorMessageOf } from './errors.js';
 import type { DeliveryObserver } from './delivery-report.js';
 import { FailureRouter } from './failure-router.js';
@@ -34,6 +35,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
   private drained?: Promise<void>;
   private readonly cancellations: Cancellations;
   private readonly leases: Leases;
+  private readonly failures: FailureRouter;
   private readonly deliveries: DeliveryRunner;
 
   constructor(
@@ -44,11 +46,12 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
     super();
     // Lifecycle events leave in batches (`job.batch`).
     const lifecycle = new LifecycleBatcher(publisher);
-    const failures = new FailureRouter(publisher, lifecycle, {
+    this.failures = new FailureRouter(publisher, lifecycle, {
       names: options.names,
       failedBy: `${options.service}@${hostname()}/${process.pid}`,
       appId: options.service,
     });
+    const failures = this.failures;
     this.cancellations = new Cancellations(connection, options.names);
     this.leases = new Leases(
       publisher,
@@ -166,6 +169,11 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
         await Promise.race([settled, sleep(1000, false, { ref: false })]);
       }
     }
+    // Packs whose requeued commands are being published back are acked once that is confirmed.
+    await Promise.race([
+      Promise.all(this.consumers.flatMap((c) => (c.acks ? [c.acks.idle()] : []))),
+      sleep(this.publisher.confirmTimeoutMs, undefined, { ref: false }),
+    ]);
     // Anything still unacked is requeued by the broker when its channel closes.
     for (const consumer of this.consumers) consumer.acks?.flush();
     await Promise.all(
@@ -206,7 +214,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
   /** Runs on every (re)opened channel of a consumer. */
   private async attach(consumer: Consumer, channel: AnyChannel): Promise<void> {
     consumer.live = channel;
-    consumer.acks = new Acknowledger(channel);
+    consumer.acks = new Acknowledger(channel, (parts) => this.requeueParts(consumer, parts));
     consumer.tag = undefined;
     channel.once('close', () => {
       if (consumer.live === channel) {
@@ -242,6 +250,31 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       { noAck: false },
     );
     consumer.tag = consumerTag;
+  }
+
+  /**
+   * A pack's commands that must run again, each published back to the consumer's queue as a message of
+   * its own (the default exchange, confirmed, mandatory), with its headers as delivered: same attempt.
+   */
+  private async requeueParts(consumer: Consumer, parts: readonly ConsumeMessage[]): Promise<void> {
+    try {
+      await Promise.all(
+        parts.map((part) =>
+          this.publisher.publishRaw({
+            exchange: '',
+            routingKey: consumer.queue,
+            content: part.content,
+            properties: this.failures.republished(part, readEnvelope(part), {}),
+            mandatory: true,
+          }),
+        ),
+      );
+    } catch (error) {
+      this.log.warn(
+        `${parts.length} command(s) of a pack on ${consumer.queue} not published back (${errorMessageOf(error)}); requeueing the whole pack`,
+      );
+      throw error;
+    }
   }
 
   /** The broker cancelled our consumer (its queue was deleted): declare it again and resume. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EchoCommands, JobEvents } from '#contracts';
+import { buildEnvelope, encodePack } from '#messaging';
 import { BrokerAdmin, EventRecorder, randomPrefix, waitFor } from '#testing';
 import { echo, startTestWorker } from './worker-harness.js';
 
@@ -75,6 +76,51 @@ describe('AmqpTransport shutdown', () => {
     await recorder.waitForEvent(JobEvents.succeeded.name, jobId);
     expect(successor.script.deliveriesOf(jobId)).toMatchObject([{ attempt: 1, redelivered: true }]);
     await successor.app.close();
+  });
+
+  it('past its grace, puts back only the aborted command of a pack: the finished and retried ones do not run again', async () => {
+    const impatient = await startTestWorker(prefix, 300);
+    const [done, flaky, slow] = [randomUUID(), randomUUID(), randomUUID()] as const;
+    impatient.script.behaviours.set(flaky, (job) => {
+      if (job.attempt < 2) throw new Error('flaky once');
+      return { ok: true };
+    });
+    impatient.script.behaviours.set(
+      slow,
+      (job) =>
+        new Promise((_, reject) => {
+          job.signal.addEventListener('abort', () => {
+            reject(new Error('aborted'));
+          });
+        }),
+    );
+    const command = (jobId: string) => buildEnvelope(EchoCommands.run, echo(jobId), { jobId }, 'test');
+    const pack = encodePack(EchoCommands.run, [command(done), command(flaky), command(slow)], 'test');
+    await admin.publish(impatient.names.commands, EchoCommands.run.name, pack.content, pack.properties);
+    await recorder.waitForEvent(JobEvents.succeeded.name, done);
+    await recorder.waitForEvent(JobEvents.retrying.name, flaky);
+    await recorder.waitForEvent(JobEvents.started.name, slow);
+
+    await impatient.app.close();
+
+    const successor = await startTestWorker(prefix);
+    try {
+      await recorder.waitForEvent(JobEvents.succeeded.name, slow);
+      await recorder.waitForEvent(JobEvents.succeeded.name, flaky, 20_000);
+      // Before: the whole pack went back, so `done` ran again and `flaky` ran at attempt 1 beside its retry copy.
+      expect(successor.script.deliveriesOf(done)).toHaveLength(0);
+      expect(successor.script.deliveriesOf(flaky).map((d) => d.attempt)).toEqual([2]);
+      expect(successor.script.deliveriesOf(slow)).toMatchObject([{ attempt: 1 }]);
+      await waitFor(
+        async () => {
+          const q = await admin.queue(successor.queue);
+          return q?.ready === 0 && q.unacked === 0;
+        },
+        { description: 'the work queue empty and acked' },
+      );
+    } finally {
+      await successor.app.close();
+    }
   });
 });
 

@@ -11,7 +11,7 @@ import { JobCancelledError, type Cancellations } from './cancellations.js';
 import { settleDelivery, type Consumer } from './consumer.js';
 import type { DeliveryObserver, DeliveryOutcome } from './delivery-report.js';
 import { parseBody, readEnvelope, type IncomingEnvelope } from './envelope.js';
-import { errorMessageOf, InvalidMessageError, StillRunningError } from './errors.js';
+import { errorMessageOf, InvalidMessageError, PermanentError, StillRunningError } from './errors.js';
 import { describeDelivery, type FailureRouter } from './failure-router.js';
 import { JobContext, throttleProgress } from './job-context.js';
 import { notifyJobEnded } from './job-ended.js';
@@ -206,7 +206,7 @@ export class DeliveryRunner {
 
       let result: unknown;
       try {
-        result = await this.invoke(consumer.handler, payload, context);
+        result = resultAsJson(await this.invoke(consumer.handler, payload, context));
       } catch (error) {
         await started;
         if (jobId && controller.signal.reason instanceof JobCancelledError) {
@@ -236,7 +236,7 @@ export class DeliveryRunner {
       if (jobId) {
         // Finished before the cancel could stop it: it keeps its success. Events leave in the order they
         // were published; both confirms are awaited (an unconfirmed start requeues the job, like before).
-        const json = toJson(result);
+        const json = result as JobSucceeded['result'];
         await Promise.all([
           started,
           this.parts.lifecycle.publish(
@@ -312,6 +312,15 @@ function now(): string {
 }
 
 /** The handler's return value as plain JSON (what `job.succeeded` carries as the job's result). */
-function toJson(value: unknown): JobSucceeded['result'] {
-  return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as JobSucceeded['result']);
+/**
+ * A handler's result as the JSON its `job.succeeded` carries. One JSON cannot hold (a BigInt, a cycle) is a
+ * bug of the handler's, failed for good like any other permanent error: thrown after the handler, outside
+ * its failure routing, it would requeue the delivery and run the handler's effect again and again.
+ */
+function resultAsJson(value: unknown): JobSucceeded['result'] {
+  try {
+    return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as JobSucceeded['result']);
+  } catch (error) {
+    throw new PermanentError(`The job's result is not JSON: ${errorMessageOf(error)}`, 'invalid_result');
+  }
 }

@@ -115,6 +115,23 @@ describe('AmqpTransport against the real broker', () => {
     expect(recorder.ofJob(jobId, JobEvents.retrying.name)).toHaveLength(0);
   });
 
+  it('fails for good a job whose result is not JSON, running its handler once (not requeued over and over)', async () => {
+    const jobId = randomUUID();
+    worker.script.behaviours.set(jobId, () => ({ total: 10n }));
+
+    await submit(jobId);
+    const failed = await recorder.waitForEvent(JobEvents.failed.name, jobId);
+    expect(failed.body).toMatchObject({ attempt: 1, error: { code: 'invalid_result' } });
+    const dead = await waitFor(() => admin.get(worker.names.deadLetterQueue(worker.queue)), {
+      description: 'the DLQ message',
+    });
+    expect(dead.properties.headers).toMatchObject({
+      [Header.jobId]: jobId,
+      [Header.errorCode]: 'invalid_result',
+    });
+    expect(worker.script.deliveriesOf(jobId)).toHaveLength(1);
+  });
+
   it('dead-letters a message whose attempts ran out, and delivers it no more', async () => {
     const jobId = randomUUID();
     worker.script.behaviours.set(jobId, () => {

@@ -165,6 +165,45 @@ describe('completion notices (real Postgres, RabbitMQ, SMTP and HTTP receivers)'
     expect(email?.text).not.toContain('cus_secret_42');
   });
 
+  it("tells a replay's end as well: the first run failed, its replay (replay-count 1) succeeded", async () => {
+    const jobId = randomUUID();
+    const notify = { email: 'replayed@example.com' };
+    await service.publisher.publish(
+      NotifyEvents.jobEnded,
+      jobEnded(jobId, {
+        type: 'payment.charge',
+        status: 'failed',
+        error: { code: 'provider_unavailable', message: 'The payment provider is unavailable' },
+        notify,
+      }),
+    );
+    const [failed] = await inbox.waitFor('replayed@example.com');
+    expect(failed?.subject).toBe(`Conveyor: job ${jobId} failed`);
+
+    // The replay's end, reported by both of its events (deduped between them as for a first run).
+    const succeeded = {
+      jobId,
+      tenant: TEST_TENANT,
+      paymentId: randomUUID(),
+      amount: 1999,
+      currency: 'EUR',
+      customerId: 'cus_1',
+      notify,
+    };
+    await service.publisher.publish(PaymentEvents.succeeded, succeeded, { jobId, replayCount: 1 });
+    await service.publisher.publish(
+      NotifyEvents.jobEnded,
+      jobEnded(jobId, { type: 'payment.charge', notify, result: { status: 'captured' } }),
+      { jobId, replayCount: 1 },
+    );
+    const emails = await inbox.waitFor('replayed@example.com', 2);
+    await drained();
+
+    // Before: the replay's notice had the first run's dedupe key, and was dropped as sent already.
+    expect(inbox.to('replayed@example.com')).toHaveLength(2);
+    expect(emails[1]?.subject).toBe(`Conveyor: job ${jobId} succeeded`);
+  });
+
   it('events without notify send nothing', async () => {
     const before = inbox.messages.length + receiver.requests.length;
     await service.publisher.publish(PaymentEvents.failed, {

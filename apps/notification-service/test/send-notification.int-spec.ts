@@ -75,7 +75,8 @@ describe('notification.send (real Postgres, RabbitMQ, SMTP and HTTP receivers)',
     service = await startNotificationService({
       databaseUrl: database.url,
       prefix,
-      env: { SMTP_URL: inbox.url, WEBHOOK_ALLOWLIST: `127.0.0.1:${receiver.port}` },
+      // A delivery that finds its message being sent by another is handed back for one lease: 2 s here.
+      env: { SMTP_URL: inbox.url, WEBHOOK_ALLOWLIST: `127.0.0.1:${receiver.port}`, LEASE_AFTER: '2s' },
     });
   });
 
@@ -144,6 +145,8 @@ describe('notification.send (real Postgres, RabbitMQ, SMTP and HTTP receivers)',
     );
 
     const results = await waitForCount(() => recorder.ofJob(jobId, JobEvents.succeeded.name), 3);
+    // The copies that came while the first was sending were handed back (a lease), not retried.
+    expect(recorder.ofJob(jobId, JobEvents.retrying.name)).toHaveLength(0);
 
     expect(new Set(results.map((e) => (e.body.result as { deliveryId: string }).deliveryId)).size).toBe(1);
     expect(inbox.to('bob@example.com')).toHaveLength(1);
@@ -209,6 +212,39 @@ describe('notification.send (real Postgres, RabbitMQ, SMTP and HTTP receivers)',
     const row = await delivery(jobId);
     expect(row).toMatchObject({ status: 'failed', attempts: 1, response_status: 400 });
     expect(row?.response_excerpt?.length).toBeLessThanOrEqual(200);
+  });
+
+  it('answers a second delivery of a refused webhook with the refusal, sending nothing; a replay sends again', async () => {
+    const cmd: SendNotification = { channel: 'webhook', url: receiver.url('/bad'), payload: { again: true } };
+    const jobId = randomUUID();
+    const publish = (replayCount?: number) =>
+      service.publisher.publish(NotificationCommands.send, cmd, {
+        jobId,
+        tenant: TEST_TENANT,
+        messageId: randomUUID(),
+        maxAttempts: 8,
+        ...(replayCount === undefined ? {} : { replayCount }),
+      });
+    const posted = () => receiver.on('/bad').filter((r) => r.body === '{"again":true}').length;
+
+    await publish();
+    await waitForCount(() => recorder.ofJob(jobId, JobEvents.failed.name), 1);
+    // Another delivery of the same run (a duplicate publish, a lost ack): answered from the log.
+    await publish();
+    const failures = await waitForCount(() => recorder.ofJob(jobId, JobEvents.failed.name), 2);
+    expect(failures[1]?.body.error).toMatchObject({ code: 'webhook_rejected' });
+    expect(failures[1]?.body.error).toEqual(failures[0]?.body.error);
+    expect(posted()).toBe(1);
+
+    // A replay of the job (its command carries replay-count 1) is a new run: it sends again.
+    await publish(1);
+    await waitForCount(() => recorder.ofJob(jobId, JobEvents.failed.name), 3);
+    expect(posted()).toBe(2);
+    const rows = await service.dataSource.query<{ id: string }[]>(
+      'SELECT id FROM notification.deliveries WHERE job_id = $1',
+      [jobId],
+    );
+    expect(rows).toHaveLength(2);
   });
 
   it('refuses a tenant without a webhook secret (no_webhook_secret), sending nothing', async () => {

@@ -99,6 +99,29 @@ describe('payment.charge exactly once (real Postgres and RabbitMQ)', () => {
     });
   });
 
+  it("answers a replay of a declined job from its record, and its payment.failed names the replay's run", async () => {
+    const jobId = randomUUID();
+    await publishCopies(service.publisher, jobId, charge(3002), 1);
+    await recorder.waitForEvent(PaymentEvents.failed.name, jobId);
+    await service.publisher.publish(PaymentCommands.charge, charge(3002), {
+      jobId,
+      tenant: 'acme',
+      maxAttempts: 3,
+      replayCount: 1,
+    });
+
+    const events = await waitFor(
+      () => {
+        const failed = recorder.ofJob(jobId, PaymentEvents.failed.name);
+        return failed.length === 2 && failed;
+      },
+      { description: "the replay's payment.failed" },
+    );
+    expect(events[0]?.headers['replay-count']).toBeUndefined();
+    expect(events[1]?.headers['replay-count']).toBe(1);
+    expect(await ledgerOfJob(service.dataSource, jobId)).toMatchObject({ payments: 1, charges: 0 });
+  });
+
   it('retries an amount ending in 03 through two transient failures and charges it once', async () => {
     const jobId = randomUUID();
     await publishCopies(service.publisher, jobId, charge(2503), 1);

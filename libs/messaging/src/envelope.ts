@@ -155,6 +155,11 @@ export function replayCountOf(headers: Readonly<Record<string, unknown>>): numbe
   return positiveInt(headers[Header.replayCount]) ?? 0;
 }
 
+/** The `replayCount` of an event's meta for a job's run: left out for the first run (0, as absent). */
+export function replayCountMeta(replayCount: number): { replayCount?: number } {
+  return replayCount > 0 ? { replayCount } : {};
+}
+
 /** Parses the body as JSON; a body that is not JSON is a permanent error. */
 export function parseBody(content: Buffer): unknown {
   try {

@@ -38,6 +38,15 @@ export class JobContext {
     return this.envelope.type;
   }
 
+  /**
+   * Which run of its job this delivery belongs to: how many times the job had been replayed from its dead
+   * letter (0 for the original submission). Events a handler publishes about the job carry it on
+   * (`replayCount` in their meta), so their consumers can tell a replay's outcome from the first run's.
+   */
+  get replayCount(): number {
+    return this.envelope.replayCount;
+  }
+
   get messageId(): string | undefined {
     return this.envelope.messageId;
   }

@@ -1,5 +1,5 @@
 import { NotifyEvents, type JobEnded } from '#contracts';
-import type { IncomingEnvelope } from './envelope.js';
+import { replayCountMeta, type IncomingEnvelope } from './envelope.js';
 import type { MessagePublisher } from './publisher.js';
 
 /**
@@ -25,5 +25,6 @@ export async function notifyJobEnded(
     jobId,
     ...(envelope.tenant === undefined ? {} : { tenant: envelope.tenant }),
     ...(envelope.traceparent === undefined ? {} : { traceparent: envelope.traceparent }),
+    ...replayCountMeta(envelope.replayCount),
   });
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Notify } from '#contracts';
 import { PermanentError, RetryableError } from '#messaging';
+import { deliveryKey } from '../deliveries/delivery-log.js';
 import { Notifier } from '../deliveries/notifier.js';
 import { emailOf, webhookPayloadOf, type CompletionNotice } from './completion-notice.js';
 
@@ -21,7 +22,8 @@ export class CompletionNotifyRefusedError extends PermanentError {
 
 /**
  * Tells the submitter how a job ended on each channel `notify` names: at most one email and one webhook
- * per job (dedupe keys `completion:<jobId>:<channel>`), whichever events report the job's end.
+ * per run of the job (dedupe keys `completion:<jobId>:<channel>`, and `…:r<n>` for its n-th replay),
+ * whichever events report the run's end.
  */
 @Injectable()
 export class CompletionNotifier {
@@ -30,9 +32,10 @@ export class CompletionNotifier {
     @Inject(PUBLIC_BASE_URL) private readonly publicBaseUrl: string,
   ) {}
 
-  async notify(notice: CompletionNotice, notify: Notify): Promise<void> {
+  /** `run`: the job's run the events reporting its end belong to (their `replay-count`). */
+  async notify(notice: CompletionNotice, notify: Notify, run: number): Promise<void> {
     const key = (channel: string) => ({
-      key: `completion:${notice.jobId}:${channel}`,
+      key: deliveryKey(`completion:${notice.jobId}:${channel}`, run),
       jobId: notice.jobId,
       tenant: notice.tenant,
     });

@@ -25,24 +25,28 @@ const subscription: HandlerOptions = {
 export class CompletionHandler {
   constructor(@Inject(CompletionNotifier) private readonly notifier: CompletionNotifier) {}
 
+  // Each event says which run of its job ended (its `replay-count`): a replay's end is told too.
   @EventPattern(ReportEvents.ready, subscription)
-  async reportReady(@Payload() event: ReportReady): Promise<void> {
-    if (event.notify) await this.notifier.notify(noticeOfReportReady(event), event.notify);
+  async reportReady(@Payload() event: ReportReady, @Ctx() context: JobContext): Promise<void> {
+    if (event.notify)
+      await this.notifier.notify(noticeOfReportReady(event), event.notify, context.replayCount);
   }
 
   @EventPattern(PaymentEvents.succeeded, subscription)
-  async paymentSucceeded(@Payload() event: PaymentOutcome): Promise<void> {
-    if (event.notify) await this.notifier.notify(noticeOfPayment(event, 'succeeded'), event.notify);
+  async paymentSucceeded(@Payload() event: PaymentOutcome, @Ctx() context: JobContext): Promise<void> {
+    if (event.notify)
+      await this.notifier.notify(noticeOfPayment(event, 'succeeded'), event.notify, context.replayCount);
   }
 
   @EventPattern(PaymentEvents.failed, subscription)
-  async paymentFailed(@Payload() event: PaymentOutcome): Promise<void> {
-    if (event.notify) await this.notifier.notify(noticeOfPayment(event, 'failed'), event.notify);
+  async paymentFailed(@Payload() event: PaymentOutcome, @Ctx() context: JobContext): Promise<void> {
+    if (event.notify)
+      await this.notifier.notify(noticeOfPayment(event, 'failed'), event.notify, context.replayCount);
   }
 
   @EventPattern(NotifyEvents.jobEnded, subscription)
   async jobEnded(@Payload() event: JobEnded, @Ctx() context: JobContext): Promise<void> {
     const notice = noticeOfJobEnded(event, context.tenant);
-    if (notice) await this.notifier.notify(notice, event.notify);
+    if (notice) await this.notifier.notify(notice, event.notify, context.replayCount);
   }
 }

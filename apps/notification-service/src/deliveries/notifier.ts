@@ -4,7 +4,7 @@ import { WebhookSecrets } from '../webhooks/webhook-secrets.js';
 import { WebhookSender } from '../webhooks/webhook.sender.js';
 import { DeliveryLog, type Delivered } from './delivery-log.js';
 
-/** Whose notification it is and what makes it one: `send:<jobId>`, `completion:<jobId>:email`, … */
+/** Whose notification it is and what makes it one: `send:<jobId>`, `completion:<jobId>:email`, … (per run) */
 export interface DeliveryKey {
   readonly key: string;
   readonly jobId: string;

@@ -2,7 +2,7 @@ import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { JobKinds, NotificationCommands, type SendNotification } from '#contracts';
 import { EventPattern, type JobContext } from '#messaging';
-import type { Channel } from '../deliveries/delivery-log.js';
+import { deliveryKey, type Channel } from '../deliveries/delivery-log.js';
 import { Notifier } from '../deliveries/notifier.js';
 
 /** A notification job's result (API.md, "Notifications"). */
@@ -21,7 +21,11 @@ export class SendNotificationHandler {
     prefetch: 50,
   })
   async send(@Payload() cmd: SendNotification, @Ctx() job: JobContext): Promise<NotificationResult> {
-    const key = { key: `send:${job.jobId}`, jobId: job.jobId, tenant: job.tenant };
+    const key = {
+      key: deliveryKey(`send:${job.jobId}`, job.replayCount),
+      jobId: job.jobId,
+      tenant: job.tenant,
+    };
     const delivered =
       cmd.channel === 'email'
         ? await this.notifier.email(key, { to: cmd.to, subject: cmd.subject, text: cmd.text })

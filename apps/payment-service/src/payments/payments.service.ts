@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { PaymentEvents, type ChargePayment } from '#contracts';
-import { errorCodeOf, errorMessageOf, MessagePublisher, PermanentError, type JobContext } from '#messaging';
+import {
+  errorCodeOf,
+  errorMessageOf,
+  MessagePublisher,
+  PermanentError,
+  replayCountMeta,
+  type JobContext,
+} from '#messaging';
 import {
   CardDeclinedError,
   PAYMENT_PROVIDER,
@@ -19,7 +26,7 @@ import {
 
 /** What the service needs to know about the delivery it charges for (and who to tell how it ended). */
 export type ChargeJob = Pick<JobContext, 'jobId' | 'tenant' | 'messageId'> &
-  Partial<Pick<JobContext, 'notify'>>;
+  Partial<Pick<JobContext, 'notify' | 'replayCount'>>;
 
 export class MissingTenantError extends PermanentError {
   constructor(readonly jobId: string) {
@@ -57,7 +64,7 @@ export class PaymentsService {
     await this.publisher.publish(
       outcome.status === 'captured' ? PaymentEvents.succeeded : PaymentEvents.failed,
       event,
-      { jobId: job.jobId, tenant },
+      { jobId: job.jobId, tenant, ...replayCountMeta(job.replayCount ?? 0) },
     );
     return settleJob(outcome);
   }

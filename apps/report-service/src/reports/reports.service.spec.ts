@@ -8,7 +8,13 @@ import {
   type NewArtifact,
 } from '#artifacts';
 import { ReportEvents, type Contract, type GenerateReport, type Notify } from '#contracts';
-import { JobContext, PermanentError, RetryableError, type MessagePublisher } from '#messaging';
+import {
+  JobContext,
+  PermanentError,
+  RetryableError,
+  type EnvelopeMeta,
+  type MessagePublisher,
+} from '#messaging';
 import { CpuPool } from '../cpu/cpu-pool.js';
 import type { OrderRow } from '../orders/order.js';
 import type { OrderFilters } from '../orders/order-filter.js';
@@ -144,16 +150,31 @@ function orders(count: number): OrderRow[] {
 /** The confirmed publisher, recording what was published. */
 class FakePublisher implements Pick<MessagePublisher, 'publish'> {
   readonly published: { name: string; payload: unknown }[] = [];
+  /** What each publish said besides its payload, in the same order. */
+  readonly metas: EnvelopeMeta[] = [];
 
-  async publish(contract: Contract, payload: unknown): Promise<void> {
+  async publish(contract: Contract, payload: unknown, meta: EnvelopeMeta = {}): Promise<void> {
     this.published.push({ name: contract.name, payload });
+    this.metas.push(meta);
   }
 }
 
 function jobContext(
-  options: { tenant?: string; controller?: AbortController; progress?: number[]; notify?: Notify } = {},
+  options: {
+    tenant?: string;
+    controller?: AbortController;
+    progress?: number[];
+    notify?: Notify;
+    replayCount?: number;
+  } = {},
 ) {
-  const { tenant = 'acme', controller = new AbortController(), progress = [], notify } = options;
+  const {
+    tenant = 'acme',
+    controller = new AbortController(),
+    progress = [],
+    notify,
+    replayCount = 0,
+  } = options;
   return new JobContext(
     {
       messageId: 'm-1',
@@ -166,7 +187,7 @@ function jobContext(
       notify,
       redelivered: false,
       publishedAt: undefined,
-      replayCount: 0,
+      replayCount,
       headers: {},
     },
     () => controller.signal,
@@ -430,6 +451,18 @@ describe(ReportsService.name, () => {
     expect(publisher.published).toEqual([
       { name: ReportEvents.ready.name, payload: ready },
       { name: ReportEvents.ready.name, payload: ready },
+    ]);
+  });
+
+  it("says which run of the job report.ready reports (a replay's replay-count; nothing for the first run)", async () => {
+    const { sut } = service(orders(10));
+
+    await sut.generate(csv, jobContext());
+    await sut.generate(csv, jobContext({ replayCount: 2 }));
+
+    expect(publisher.metas).toEqual([
+      { jobId: JOB_ID, tenant: 'acme' },
+      { jobId: JOB_ID, tenant: 'acme', replayCount: 2 },
     ]);
   });
 

@@ -2,7 +2,13 @@ import type { Writable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { ArtifactConflictError, ArtifactStore, type Artifact, type ArtifactWriter } from '#artifacts';
 import { ReportEvents, type GenerateReport } from '#contracts';
-import { MessagePublisher, PermanentError, StillRunningError, type JobContext } from '#messaging';
+import {
+  MessagePublisher,
+  PermanentError,
+  replayCountMeta,
+  StillRunningError,
+  type JobContext,
+} from '#messaging';
 import { CpuPool } from '../cpu/cpu-pool.js';
 import { toOrderColumns } from '../orders/order-columns.js';
 import type { OrderTotal } from '../orders/order-total.js';
@@ -84,7 +90,7 @@ export class ReportsService {
         bytes: result.bytes,
         ...(notify ? { notify } : {}),
       },
-      { jobId: job.jobId, tenant },
+      { jobId: job.jobId, tenant, ...replayCountMeta(job.replayCount) },
     );
     return result;
   }

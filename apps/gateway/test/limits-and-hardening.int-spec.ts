@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BrokerAdmin, createTestDatabase, randomPrefix, type TestDatabase } from '#testing';
+import { BrokerAdmin, createTestDatabase, randomPrefix, waitFor, type TestDatabase } from '#testing';
 import { startTestGateway, type TestGateway } from './gateway-harness.js';
 
 /** Fair limits and HTTP hardening, on a real gateway (real broker and database, no worker: jobs stay queued). */
@@ -44,6 +44,56 @@ describe('gateway: rate limits, in-flight caps and hardening', () => {
       `SELECT count(*) AS n FROM gateway.jobs WHERE tenant = 'acme'`,
     );
     expect(Number(rows[0]?.n)).toBe(3);
+  });
+
+  it('holds schedules to the same cap: a tenant at it gets no scheduled jobs, its schedule still advances', async () => {
+    // acme has 3 jobs queued (the test above): at its cap. globex has 1.
+    const everySecond = (message: string) => ({
+      cron: '* * * * * *',
+      job: { kind: 'echo', body: { message } },
+    });
+    const capped = await gateway.request('/v1/schedules', { key: 'acme-key', body: everySecond('capped') });
+    const other = await gateway.request('/v1/schedules', { key: 'globex-key', body: everySecond('other') });
+    expect([capped.status, other.status]).toEqual([201, 201]);
+    const jobsOf = async (scheduleId: string) =>
+      Number(
+        (
+          await database.query<{ n: string }>(
+            `SELECT count(*) AS n FROM gateway.jobs WHERE schedule_id = $1`,
+            [scheduleId],
+          )
+        )[0]?.n,
+      );
+    const skipped = async () => {
+      const metrics = (await gateway.request('/metrics')).body as string;
+      return Number(
+        /^conveyor_schedule_runs_skipped_total\{service="gateway"\} (\d+)$/m.exec(metrics)?.[1] ?? 0,
+      );
+    };
+    const cappedId = (capped.body as { id: string }).id;
+    const otherId = (other.body as { id: string }).id;
+
+    await waitFor(async () => (await skipped()) >= 3, {
+      timeoutMs: 10_000,
+      description: 'three runs skipped',
+    });
+    // Before: every second made acme another job, whatever its cap.
+    expect(await jobsOf(cappedId)).toBe(0);
+    const [row] = await database.query<{ due: Date; last: Date | null }>(
+      `SELECT next_run_at AS due, last_run_at AS last FROM gateway.schedules WHERE id = $1`,
+      [cappedId],
+    );
+    expect(row?.due.getTime()).toBeGreaterThan(Date.now() - 2000);
+    expect(row?.last).toBeNull();
+    // globex, below its cap, got scheduled jobs (up to its cap: 1 submitted + 2 scheduled, give or take a
+    // run admitted while the count refreshed).
+    expect(await jobsOf(otherId)).toBeGreaterThanOrEqual(1);
+    for (const [id, key] of [
+      [cappedId, 'acme-key'],
+      [otherId, 'globex-key'],
+    ] as const) {
+      await gateway.request(`/v1/schedules/${id}`, { key, method: 'DELETE' });
+    }
   });
 
   it('rate-limits a key’s burst: 429 with Retry-After for the excess only; another key goes on', async () => {

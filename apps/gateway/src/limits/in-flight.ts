@@ -46,14 +46,23 @@ export class InFlightLimit implements OnApplicationBootstrap, OnApplicationShutd
 
   /** Throws 429 when the tenant is at its cap; otherwise counts one more job in flight. */
   admit(tenant: string): void {
-    const current = (this.counted.get(tenant) ?? 0) + (this.acceptedSince.get(tenant) ?? 0);
-    if (current >= this.config.MAX_IN_FLIGHT_PER_TENANT) {
+    if (!this.tryAdmit(tenant)) {
       throw new TooManyRequestsError(
-        `Tenant ${tenant} has ${current} jobs in flight (the limit is ${this.config.MAX_IN_FLIGHT_PER_TENANT})`,
+        `Tenant ${tenant} has ${this.current(tenant)} jobs in flight (the limit is ${this.config.MAX_IN_FLIGHT_PER_TENANT})`,
         1,
       );
     }
+  }
+
+  /** {@link admit} for a caller with nobody to answer 429 to (the schedule dispatcher): false at the cap. */
+  tryAdmit(tenant: string): boolean {
+    if (this.current(tenant) >= this.config.MAX_IN_FLIGHT_PER_TENANT) return false;
     this.acceptedSince.set(tenant, (this.acceptedSince.get(tenant) ?? 0) + 1);
+    return true;
+  }
+
+  private current(tenant: string): number {
+    return (this.counted.get(tenant) ?? 0) + (this.acceptedSince.get(tenant) ?? 0);
   }
 
   private refresh(): Promise<void> {

@@ -14,6 +14,7 @@ import type { Principal } from '../auth/principal.js';
 import type { GatewayConfig } from '../gateway.config.js';
 import { GATEWAY_CONFIG } from '../gateway.tokens.js';
 import { JobsService, type Queryable, type Submission } from '../jobs/jobs.service.js';
+import { InFlightLimit } from '../limits/in-flight.js';
 import { CronSchedule, isCronSchedule } from './cron-schedule.js';
 import type { ScheduleRow } from './schedule.view.js';
 
@@ -55,6 +56,10 @@ interface DueRow extends ScheduleRow {
  * insert) and its advance commit in one transaction: a replica either sees a schedule already advanced
  * or skips it while another holds it, so each due time gets one job however many replicas run. The
  * unique (schedule_id, scheduled_for) index on jobs is the guard under that.
+ *
+ * Schedules are held to their tenant's cap on jobs in flight (`MAX_IN_FLIGHT_PER_TENANT`) like submissions
+ * are: a due time whose tenant is at the cap advances without a job (logged and counted as skipped), so
+ * that many schedules firing every second cannot fill the workers' queues for every other tenant.
  */
 @Injectable()
 export class ScheduleDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -63,11 +68,13 @@ export class ScheduleDispatcher implements OnApplicationBootstrap, BeforeApplica
   private running?: Promise<void>;
   private readonly jobsCreated: Counter<'kind'>;
   private readonly runConflicts: Counter;
+  private readonly runsSkipped: Counter;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(JobsService) private readonly jobs: JobsService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(InFlightLimit) private readonly inFlight: InFlightLimit,
     @Inject(Metrics) metrics: Metrics,
   ) {
     this.jobsCreated = new Counter({
@@ -79,6 +86,11 @@ export class ScheduleDispatcher implements OnApplicationBootstrap, BeforeApplica
     this.runConflicts = new Counter({
       name: 'conveyor_schedule_run_conflicts_total',
       help: 'Scheduled runs refused by the one-job-per-due-time index (a claim let a due time through twice)',
+      registers: [metrics.registry],
+    });
+    this.runsSkipped = new Counter({
+      name: 'conveyor_schedule_runs_skipped_total',
+      help: 'Scheduled runs that made no job because their tenant was at its cap on jobs in flight',
       registers: [metrics.registry],
     });
     metrics.gauge(
@@ -153,16 +165,31 @@ export class ScheduleDispatcher implements OnApplicationBootstrap, BeforeApplica
           [unplannable.map((row) => row.id)],
         );
       }
-      const created = await this.createJobs(tx, runs);
+      const admitted = runs.filter((run) => this.inFlight.tryAdmit(run.row.tenant));
+      const skipped = runs.length - admitted.length;
+      const created = await this.createJobs(tx, admitted);
+      // Every run advances its schedule; `last_run_at` is the due time of the last run that made a job.
+      const made = new Set(admitted);
       await tx.query(
-        `UPDATE gateway.schedules AS s SET next_run_at = t.next_run_at, last_run_at = t.due_at
+        `UPDATE gateway.schedules AS s
+            SET next_run_at = t.next_run_at, last_run_at = coalesce(t.due_at, s.last_run_at)
            FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS t (id, next_run_at, due_at)
           WHERE s.id = t.id`,
-        [runs.map((r) => r.row.id), runs.map((r) => r.nextRunAt), runs.map((r) => r.dueAt)],
+        [
+          runs.map((r) => r.row.id),
+          runs.map((r) => r.nextRunAt),
+          runs.map((r) => (made.has(r) ? r.dueAt : null)),
+        ],
       );
       afterCommit = () => {
         created.afterCommit();
         for (const job of created.jobs) this.jobsCreated.inc({ kind: job.kind });
+        if (skipped > 0) {
+          this.runsSkipped.inc(skipped);
+          this.logger.warn(
+            `${skipped} scheduled run(s) made no job: their tenant is at its cap on jobs in flight`,
+          );
+        }
       };
       return { claimed: due.length, created: created.jobs.length };
     });

@@ -17,6 +17,9 @@ import { GATEWAY_CONFIG } from '../gateway.tokens.js';
 
 export const JOB_CHANGES_CHANNEL = 'conveyor_job_changes';
 
+const STALE_FIRST_DELAY_MS = 250;
+const STALE_MAX_DELAY_MS = 5000;
+
 /** Told the job's row as it is now, after a change (or a resync: the row may not have changed). */
 export type JobListener = (job: JobEntity) => void;
 
@@ -31,6 +34,11 @@ export type JobListener = (job: JobEntity) => void;
  * balancer that forgot it), and a connection that only listens would wait on it for hours: TCP says
  * nothing until it sends. So it is asked `SELECT 1` every `JOB_CHANGES_HEARTBEAT`, and one that has not
  * answered within that time is dropped like a lost one.
+ *
+ * A row read after a notification can fail while the connection stays up (the pool busy past its acquire
+ * timeout, a statement cut off). No notification comes again for that change, and if it was the job's end
+ * its streams would wait for good: the jobs are read again, after 250 ms doubling up to 5 s, until a read
+ * succeeds.
  */
 @Injectable()
 export class JobChanges implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -40,6 +48,10 @@ export class JobChanges implements OnApplicationBootstrap, BeforeApplicationShut
   private started = false;
   private stopped = false;
   private connected = false;
+  /** Watched jobs whose read after a change failed: read again by {@link retryStale}. */
+  private readonly stale = new Set<string>();
+  private staleTimer?: NodeJS.Timeout;
+  private staleDelay = STALE_FIRST_DELAY_MS;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -54,6 +66,7 @@ export class JobChanges implements OnApplicationBootstrap, BeforeApplicationShut
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.staleTimer);
     // A polite end waits for the server's goodbye, which a silent connection never sends: wait a second at
     // most, then drop it.
     const client = this.client;
@@ -130,11 +143,7 @@ export class JobChanges implements OnApplicationBootstrap, BeforeApplicationShut
     client.on('notification', (message) => {
       if (message.channel !== JOB_CHANGES_CHANNEL || !message.payload) return;
       const watched = message.payload.split(',').filter((id) => this.watchers.has(id));
-      if (watched.length > 0) {
-        this.refresh(watched).catch((error: unknown) => {
-          this.logger.warn(`Reading changed jobs failed: ${errorMessageOf(error)}`);
-        });
-      }
+      if (watched.length > 0) this.refreshChanged(watched);
     });
     return new Promise((resolve) => {
       // A dropped connection is handled by the loop; never an unhandled 'error'.
@@ -161,6 +170,34 @@ export class JobChanges implements OnApplicationBootstrap, BeforeApplicationShut
     return () => {
       clearInterval(timer);
     };
+  }
+
+  /** {@link refresh} for jobs a notification named; on failure they are read again later. */
+  private refreshChanged(ids: readonly string[]): void {
+    this.refresh(ids).then(
+      () => {
+        this.staleDelay = STALE_FIRST_DELAY_MS;
+      },
+      (error: unknown) => {
+        for (const id of ids) this.stale.add(id);
+        this.logger.warn(
+          `Reading ${ids.length} changed job(s) failed, read again in ${this.staleDelay} ms: ${errorMessageOf(error)}`,
+        );
+        this.retryStale();
+      },
+    );
+  }
+
+  private retryStale(): void {
+    if (this.staleTimer || this.stopped) return;
+    this.staleTimer = setTimeout(() => {
+      this.staleTimer = undefined;
+      const ids = [...this.stale].filter((id) => this.watchers.has(id));
+      this.stale.clear();
+      this.staleDelay = Math.min(this.staleDelay * 2, STALE_MAX_DELAY_MS);
+      if (ids.length > 0) this.refreshChanged(ids);
+    }, this.staleDelay);
+    this.staleTimer.unref();
   }
 
   /** Reads the jobs and hands each to its watchers. */

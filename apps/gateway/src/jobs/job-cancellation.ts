@@ -28,6 +28,10 @@ export class JobCancellation {
 
   async cancel(principal: Principal, id: string): Promise<JobEntity> {
     const { job, request } = await this.db.transaction(async (tx) => {
+      // The job's outbox rows are locked before its row, in the relay's order (it locks an outbox row, sends
+      // it, then updates the job): the other order deadlocks with a relay pass that is sending this job's
+      // command, and Postgres would abort one of the two (a 503 here, or a pass rolled back after it sent).
+      await tx.query(`SELECT id FROM gateway.outbox WHERE job_id = $1 FOR UPDATE`, [id]);
       const jobs = tx.getRepository(JobEntity);
       const found = await jobs.findOne({
         where: isAdmin(principal) ? { id } : { id, tenant: principal.tenant },

@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { BrokerAdmin, createTestDatabase, randomPrefix, type TestDatabase } from '#testing';
+import { startTestGateway, type TestGateway } from './gateway-harness.js';
+
+/** A cancel racing the outbox relay over the same job, on the real Postgres. */
+describe('gateway: cancel and the relay lock a job in the same order', () => {
+  const prefix = randomPrefix('cancellock');
+  let database: TestDatabase;
+  let gateway: TestGateway;
+  let relay: pg.Client;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('cancellock');
+    gateway = await startTestGateway({ prefix, databaseUrl: database.url });
+    relay = new pg.Client({ connectionString: database.url });
+    await relay.connect();
+  });
+
+  afterAll(async () => {
+    await relay?.end();
+    await gateway?.app.close();
+    const admin = await BrokerAdmin.connect();
+    await admin.deleteEverything(prefix);
+    await admin.close();
+    await database?.drop();
+  });
+
+  it('waits for a relay pass that holds the job’s outbox row, then cancels: no deadlock, no 503', async () => {
+    const submitted = await gateway.request('/v1/echo', {
+      key: 'acme-key',
+      body: { message: 'later', runAt: new Date(Date.now() + 3_600_000).toISOString() },
+    });
+    expect(submitted.status).toBe(202);
+    const { id } = submitted.body as { id: string };
+
+    // A relay pass, step by step: it has claimed the job's command and is sending it...
+    await relay.query('BEGIN');
+    await relay.query('SELECT id FROM gateway.outbox WHERE job_id = $1 FOR UPDATE', [id]);
+    const cancelling = gateway.request(`/v1/jobs/${id}/cancel`, { key: 'acme-key', method: 'POST' });
+    await sleep(300); // the cancel is waiting on a lock by now
+    // ...then marks the job queued. Before: the cancel held the job's row and waited for the outbox row,
+    // and Postgres broke the deadlock after a second by aborting one side.
+    await relay.query(`UPDATE gateway.jobs SET status = 'queued', seq = seq + 1 WHERE id = $1`, [id]);
+    await relay.query('DELETE FROM gateway.outbox WHERE job_id = $1', [id]);
+    await relay.query('COMMIT');
+
+    const cancelled = await cancelling;
+    expect(cancelled.status).toBe(202);
+    expect(cancelled.body).toMatchObject({ id, status: 'cancelled' });
+  });
+});

@@ -26,6 +26,16 @@ export class ArtifactReader extends Readable {
   private expectedBytes = 0;
   private nextSeq = 0;
   private delivered = 0;
+  /**
+   * Settles once the artifact has been looked up, before any byte is read: rejects with what the stream
+   * errors with (not found, the database away), so a caller can answer with a status instead of a body that
+   * breaks off. The stream errors too, as always.
+   */
+  readonly opened: Promise<void>;
+  private settleOpened: { resolve(): void; reject(error: Error): void } = {
+    resolve: () => undefined,
+    reject: () => undefined,
+  };
 
   constructor(
     readonly artifactId: string,
@@ -36,6 +46,8 @@ export class ArtifactReader extends Readable {
     if (!Number.isInteger(chunksPerFetch) || chunksPerFetch < 1) {
       throw new RangeError(`chunksPerFetch must be a positive integer, got ${chunksPerFetch}`);
     }
+    this.opened = new Promise((resolve, reject) => (this.settleOpened = { resolve, reject }));
+    this.opened.catch(() => undefined); // not everyone asks; the stream's 'error' carries it as well
   }
 
   /** Bytes pushed to the consumer so far. */
@@ -47,16 +59,22 @@ export class ArtifactReader extends Readable {
     this.source.completeSize().then(
       (size) => {
         if (size === undefined) {
-          callback(new ArtifactNotFoundError(this.artifactId));
+          this.failOpen(new ArtifactNotFoundError(this.artifactId), callback);
           return;
         }
         this.expectedBytes = size;
+        this.settleOpened.resolve();
         callback();
       },
       (error: unknown) => {
-        callback(toError(error));
+        this.failOpen(toError(error), callback);
       },
     );
+  }
+
+  private failOpen(error: Error, callback: (error?: Error | null) => void): void {
+    this.settleOpened.reject(error);
+    callback(error);
   }
 
   override _read(): void {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ArtifactStore, type ArtifactReader, type Artifact } from '#artifacts';
+import { ArtifactNotFoundError, ArtifactStore, type ArtifactReader, type Artifact } from '#artifacts';
 import type { Principal } from '../auth/principal.js';
 import { GoneError, JobNotFoundError, JobStateConflictError } from '../jobs/job-errors.js';
 import { JobsService } from '../jobs/jobs.service.js';
@@ -31,6 +31,21 @@ export class ReportDownloads {
     if (!artifact || artifact.expiresAt.getTime() <= Date.now()) {
       throw new GoneError(`The report's file has expired and was deleted`);
     }
-    return { artifact, stream: this.artifacts.openReader(artifact.id) };
+    const stream = this.artifacts.openReader(artifact.id);
+    // Looked up before the response starts: deleted since (the expiry sweep) is a 410, the database away a
+    // 503, not a 200 whose body breaks off or a 500 from the streaming layer.
+    // Its 'error' comes a tick after `opened` rejects: a stream given up on here keeps this listener.
+    const quiet = () => undefined;
+    stream.on('error', quiet);
+    try {
+      await stream.opened;
+    } catch (error) {
+      stream.destroy();
+      if (error instanceof ArtifactNotFoundError)
+        throw new GoneError(`The report's file has expired and was deleted`);
+      throw error;
+    }
+    stream.off('error', quiet);
+    return { artifact, stream };
   }
 }

@@ -238,6 +238,13 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
           void this.reattach(consumer, channel);
           return;
         }
+        if (this.draining) {
+          // Arrived after the drain took its count of what runs (already on its way when the consumer was
+          // cancelled, or from a consumer that attached meanwhile): nothing would wait for it, and the
+          // channel would close under it. Back to the queue, untouched.
+          requeueUnrun(channel, message);
+          return;
+        }
         const unpacked = this.unpacked(consumer, message);
         if (Array.isArray(unpacked)) {
           consumer.acks?.deliveredPack(message, unpacked);
@@ -250,6 +257,11 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       { noAck: false },
     );
     consumer.tag = consumerTag;
+    // The drain began while this consumer was attaching, after it cancelled the consumers it knew of.
+    if (this.draining) {
+      await channel.cancel(consumerTag).catch(() => undefined);
+      consumer.tag = undefined;
+    }
   }
 
   /**
@@ -310,5 +322,14 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
   private track(work: Promise<void>): void {
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
+  }
+}
+
+/** Hands a delivery that was never run back to its queue (nothing to do if its channel has closed). */
+function requeueUnrun(channel: AnyChannel, message: ConsumeMessage): void {
+  try {
+    channel.nack(message, false, true);
+  } catch {
+    // The channel closed: the broker has put it back already.
   }
 }

@@ -50,4 +50,11 @@ describe('gateway: cancel and the relay lock a job in the same order', () => {
     expect(cancelled.status).toBe(202);
     expect(cancelled.body).toMatchObject({ id, status: 'cancelled' });
   });
+
+  it('finds a job’s outbox rows by an index, not by reading the whole outbox', async () => {
+    const { rows } = await relay.query<{ indexdef: string }>(
+      `SELECT indexdef FROM pg_indexes WHERE schemaname = 'gateway' AND tablename = 'outbox'`,
+    );
+    expect(rows.map((r) => r.indexdef)).toContainEqual(expect.stringMatching(/\(job_id\)$/));
+  });
 });

@@ -32,6 +32,8 @@ export class Acknowledger {
   private flushing?: NodeJS.Immediate;
   /** Packs being settled after their requeued commands were published back on their own. */
   private readonly settling = new Set<Promise<void>>();
+  /** Set by a drain about to close the channel: see {@link closeSoon}. */
+  private closing = false;
 
   constructor(
     private readonly channel: AckChannel,
@@ -97,6 +99,9 @@ export class Acknowledger {
       this.ack(pack.message);
       return;
     }
+    // Its channel is about to close, and the broker puts the whole pack back then: a copy of a command
+    // published now would run beside it.
+    if (this.closing) return;
     if (pack.requeued.length === pack.size || !this.requeueParts) {
       this.requeueQuietly(pack.message);
       return;
@@ -112,6 +117,14 @@ export class Acknowledger {
     );
     this.settling.add(settling);
     void settling.finally(() => this.settling.delete(settling));
+  }
+
+  /**
+   * The channel closes next (a drain): a pack whose commands asked for a requeue from now on is left to the
+   * broker, which puts it back whole when the channel closes, rather than published back in parts.
+   */
+  closeSoon(): void {
+    this.closing = true;
   }
 
   /**

@@ -175,7 +175,10 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       sleep(this.publisher.confirmTimeoutMs, undefined, { ref: false }),
     ]);
     // Anything still unacked is requeued by the broker when its channel closes.
-    for (const consumer of this.consumers) consumer.acks?.flush();
+    for (const consumer of this.consumers) {
+      consumer.acks?.closeSoon();
+      consumer.acks?.flush();
+    }
     await Promise.all(
       this.consumers.flatMap((c) => (c.wrapper ? [this.connection.closeChannel(c.wrapper)] : [])),
     );
@@ -214,7 +217,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
   /** Runs on every (re)opened channel of a consumer. */
   private async attach(consumer: Consumer, channel: AnyChannel): Promise<void> {
     consumer.live = channel;
-    consumer.acks = new Acknowledger(channel, (parts) => this.requeueParts(consumer, parts));
+    consumer.acks = new Acknowledger(channel, (parts) => this.requeueParts(consumer, channel, parts));
     consumer.tag = undefined;
     channel.once('close', () => {
       if (consumer.live === channel) {
@@ -267,11 +270,20 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
   /**
    * A pack's commands that must run again, each published back to the consumer's queue as a message of
    * its own (the default exchange, confirmed, mandatory), with its headers as delivered: same attempt.
+   * Rejects only while none of them is out, so that the whole pack may go back instead; once one is
+   * confirmed, the pack must be acked (going back whole would run that one twice), so the others are
+   * published again, with backoff, for as long as the pack's channel is open.
    */
-  private async requeueParts(consumer: Consumer, parts: readonly ConsumeMessage[]): Promise<void> {
-    try {
-      await Promise.all(
-        parts.map((part) =>
+  private async requeueParts(
+    consumer: Consumer,
+    channel: AnyChannel,
+    parts: readonly ConsumeMessage[],
+  ): Promise<void> {
+    let left = parts;
+    let confirmed = 0;
+    for (let attempt = 0; ; attempt++) {
+      const results = await Promise.allSettled(
+        left.map((part) =>
           this.publisher.publishRaw({
             exchange: '',
             routingKey: consumer.queue,
@@ -281,11 +293,25 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
           }),
         ),
       );
-    } catch (error) {
+      const failed = left.filter((_, i) => results[i]?.status === 'rejected');
+      confirmed += left.length - failed.length;
+      if (failed.length === 0) return;
+      const reason: unknown = results.find(
+        (r): r is PromiseRejectedResult => r.status === 'rejected',
+      )?.reason;
+      if (confirmed === 0) {
+        this.log.warn(
+          `${parts.length} command(s) of a pack on ${consumer.queue} not published back (${errorMessageOf(reason)}); requeueing the whole pack`,
+        );
+        throw reason;
+      }
+      // Its channel closed: the broker has put the whole pack back (what was published runs twice).
+      if (consumer.live !== channel) return;
       this.log.warn(
-        `${parts.length} command(s) of a pack on ${consumer.queue} not published back (${errorMessageOf(error)}); requeueing the whole pack`,
+        `${failed.length} of ${parts.length} requeued command(s) of a pack on ${consumer.queue} not published back (${errorMessageOf(reason)}); trying again`,
       );
-      throw error;
+      await sleep(Math.min(1000 * 2 ** attempt, 5000));
+      left = failed;
     }
   }
 

@@ -9,6 +9,7 @@ import { JobsAsOutbox1764400000000 } from './1764400000000-jobs-as-outbox.js';
 import { StartedEventsOnJobs1764500000000 } from './1764500000000-started-events-on-jobs.js';
 import { SubmissionDeadline1764600000000 } from './1764600000000-submission-deadline.js';
 import { JobReplays1764700000000 } from './1764700000000-job-replays.js';
+import { OutboxJobIndex1764800000000 } from './1764800000000-outbox-job-index.js';
 
 export const gatewayMigrations = [
   CreateJobs1763700000000,
@@ -22,4 +23,5 @@ export const gatewayMigrations = [
   StartedEventsOnJobs1764500000000,
   SubmissionDeadline1764600000000,
   JobReplays1764700000000,
+  OutboxJobIndex1764800000000,
 ];

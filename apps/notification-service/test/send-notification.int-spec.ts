@@ -169,6 +169,13 @@ describe('notification.send (real Postgres, RabbitMQ, SMTP and HTTP receivers)',
     expect(JSON.parse(request?.body ?? '')).toEqual(payload);
     expect(signatureVerifies(request!, TEST_WEBHOOK_SECRET)).toBe(true);
     expect(signatureVerifies(request!, 'whsec_some_other_secret_000')).toBe(false);
+    // The delivery id is signed too, so a copy sent again under another id does not verify.
+    const delivered = String(request?.headers['conveyor-delivery-signature'] ?? '');
+    const t = /^t=(\d+),/.exec(delivered)?.[1];
+    const overId = (id: string) =>
+      createHmac('sha256', TEST_WEBHOOK_SECRET).update(`${t}.${id}.${request?.body}`).digest('hex');
+    expect(delivered).toBe(`t=${t},v1=${overId(result.deliveryId)}`);
+    expect(delivered).not.toContain(overId(randomUUID()));
   });
 
   it('retries a receiver answering 500 twice, then delivers exactly once when it answers 200', async () => {

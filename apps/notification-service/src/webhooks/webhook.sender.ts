@@ -3,7 +3,13 @@ import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { PermanentError, RetryableError } from '#messaging';
 import { excerpt, type AnsweredFailure, type DeliveryResponse } from '../deliveries/delivery-response.js';
-import { DELIVERY_HEADER, SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
+import {
+  DELIVERY_HEADER,
+  DELIVERY_SIGNATURE_HEADER,
+  SIGNATURE_HEADER,
+  signDelivery,
+  signWebhook,
+} from './webhook-signature.js';
 import {
   systemResolver,
   vetTarget,
@@ -76,7 +82,20 @@ export class WebhookSender {
     const t = Math.floor(Date.now() / 1000);
     let answer: DeliveryResponse & { status: number };
     try {
-      answer = await post(target, webhook, signWebhook(webhook.secret, webhook.body, t), deadline);
+      answer = await post(
+        target,
+        webhook,
+        {
+          [SIGNATURE_HEADER.toLowerCase()]: signWebhook(webhook.secret, webhook.body, t),
+          [DELIVERY_SIGNATURE_HEADER.toLowerCase()]: signDelivery(
+            webhook.secret,
+            webhook.deliveryId,
+            webhook.body,
+            t,
+          ),
+        },
+        deadline,
+      );
     } catch (error) {
       if (deadline.aborted)
         throw new WebhookUnavailableError(
@@ -109,7 +128,7 @@ export class WebhookSender {
 function post(
   target: VettedTarget,
   webhook: WebhookRequest,
-  signature: string,
+  signatures: Record<string, string>,
   signal: AbortSignal,
 ): Promise<DeliveryResponse & { status: number }> {
   const { url } = target;
@@ -128,7 +147,7 @@ function post(
           'content-type': 'application/json',
           'content-length': String(body.length),
           'user-agent': 'Conveyor-Webhooks/1',
-          [SIGNATURE_HEADER.toLowerCase()]: signature,
+          ...signatures,
           [DELIVERY_HEADER.toLowerCase()]: webhook.deliveryId,
         },
         // The vetted addresses and nothing else: Node would otherwise resolve the name again.

@@ -40,6 +40,7 @@ export class AmqpConnection {
   private readonly manager: AmqpConnectionManager;
   private readonly channels = new Set<ChannelWrapper>();
   private closing = false;
+  private blockedBy?: string;
 
   constructor(readonly options: AmqpConnectionOptions) {
     this.manager = amqp.connect([options.url], {
@@ -52,7 +53,20 @@ export class AmqpConnection {
       this.logger.log(`Connected to RabbitMQ as ${options.connectionName}`);
     });
     this.manager.on('disconnect', ({ err }: { err?: Error }) => {
+      this.blockedBy = undefined; // a new connection starts unblocked
       if (!this.closing) this.logger.warn(`Disconnected from RabbitMQ: ${err?.message ?? 'closed'}`);
+    });
+    // A memory or disk alarm: the broker stops reading this connection (publishes, and the acks that share
+    // it) until it clears. Said loudly, since everything on this connection waits meanwhile.
+    this.manager.on('blocked', ({ reason }: { reason?: string }) => {
+      this.blockedBy = reason ?? 'no reason given';
+      this.logger.warn(
+        `RabbitMQ blocked this connection (${this.blockedBy}): publishes and acks wait until it lifts`,
+      );
+    });
+    this.manager.on('unblocked', () => {
+      this.logger.log(`RabbitMQ unblocked this connection (was: ${this.blockedBy ?? 'unknown'})`);
+      this.blockedBy = undefined;
     });
     this.manager.on('connectFailed', ({ err }: { err?: Error }) => {
       if (!this.closing) this.logger.warn(`Cannot connect to RabbitMQ: ${err?.message ?? 'unknown error'}`);
@@ -61,6 +75,11 @@ export class AmqpConnection {
 
   isConnected(): boolean {
     return this.manager.isConnected();
+  }
+
+  /** Why the broker is blocking this connection right now (a resource alarm), if it is. */
+  get blocked(): string | undefined {
+    return this.blockedBy;
   }
 
   /** Resolves once connected (rejects after `timeoutMs`). */

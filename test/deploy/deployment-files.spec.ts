@@ -4,7 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { parse, parseAllDocuments } from 'yaml';
 import { SERVICE_NODE_OPTIONS } from '#bootstrap';
+import { loadConfig } from '#config';
 import { commandContracts } from '#contracts';
+import { gatewayConfigSchema } from '../../apps/gateway/src/gateway.config.js';
+import { notificationServiceConfigSchema } from '../../apps/notification-service/src/notification-service.config.js';
+import { paymentServiceConfigSchema } from '../../apps/payment-service/src/payment-service.config.js';
+import { reportServiceConfigSchema } from '../../apps/report-service/src/report-service.config.js';
 
 // No Docker engine or cluster here: the files are validated by reading them.
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -43,6 +48,27 @@ describe('docker-compose.yml', () => {
     expect(compose.services.postgres?.healthcheck).toBeDefined();
     expect(compose.services.migrate?.environment).toMatchObject({ MIGRATE_ONLY: 'true' });
   });
+
+  it.each([
+    ['gateway', gatewayConfigSchema],
+    ['migrate', gatewayConfigSchema], // it runs the gateway's main first
+    ['report-service', reportServiceConfigSchema],
+    ['payment-service', paymentServiceConfigSchema],
+    ['notification-service', notificationServiceConfigSchema],
+  ] as const)(
+    '%s starts: its environment is a valid configuration under the image’s NODE_ENV',
+    (name, schema) => {
+      // Before: the image's NODE_ENV=production made API_KEYS required, compose set none, and nothing started.
+      const imageEnv = Object.fromEntries(
+        [...read('Dockerfile').matchAll(/^ENV (.+)$/gm)].flatMap((m) =>
+          (m[1] ?? '').split(/\s+/).map((pair) => pair.split('=') as [string, string]),
+        ),
+      );
+      expect(imageEnv.NODE_ENV).toBe('production');
+      const env = { ...imageEnv, ...compose.services[name]?.environment };
+      expect(() => loadConfig(schema, env)).not.toThrow();
+    },
+  );
 
   it.each(Object.entries(apps))(
     '%s is built from the one image, on its port, after its dependencies are healthy',
@@ -192,9 +218,10 @@ describe('k8s/ rendered with kubectl kustomize', () => {
       expect(container?.livenessProbe?.httpGet).toEqual({ path: '/health/live', port: 'http' });
       expect(container?.startupProbe?.httpGet).toEqual({ path: '/health/live', port: 'http' });
       expect(container?.readinessProbe?.httpGet).toEqual({ path: '/health/ready', port: 'http' });
-      // The kubelet must wait longer than the service's own drain before it kills the pod.
+      // The kubelet must wait longer than the service's own drain, and its exit watchdog 5 s after it
+      // (libs/bootstrap's run-service), before it kills the pod.
       const graceMs = Number.parseInt(config.SHUTDOWN_GRACE ?? '', 10) * 1000;
-      expect((pod.terminationGracePeriodSeconds ?? 0) * 1000).toBeGreaterThan(graceMs);
+      expect((pod.terminationGracePeriodSeconds ?? 0) * 1000).toBeGreaterThan(graceMs + 5000);
 
       const service = byKind('Service').find((m) => m.metadata.name === app);
       expect((service?.spec.ports as { targetPort: string }[] | undefined)?.[0]?.targetPort).toBe('http');

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { JobEvents, PaymentCommands, PaymentEvents, type ChargePayment } from '#contracts';
 import type { MessagePublisher } from '#messaging';
@@ -184,6 +185,23 @@ describe('payment.charge exactly once (real Postgres and RabbitMQ)', () => {
     });
     expect(recorder.ofJob(declinedJob, PaymentEvents.failed.name)).toHaveLength(1);
     expect(recorder.ofJob(declinedJob, PaymentEvents.succeeded.name)).toHaveLength(0);
+  });
+
+  it("keeps charging after the server ends the sandbox ledger's idle connections (a restart, a failover)", async () => {
+    const ended = await service.dataSource.query<{ pid: number }[]>(
+      `SELECT pid FROM pg_stat_activity
+        WHERE application_name = 'payment-sandbox' AND datname = current_database() AND state = 'idle'`,
+    );
+    expect(ended.length).toBeGreaterThan(0); // the charges above left idle clients in the pool
+    await service.dataSource.query(`SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid`, [
+      ended.map((r) => r.pid),
+    ]);
+    await sleep(300); // the pool hears of it: before, its 'error' went unheard and took the process down
+
+    const jobId = randomUUID();
+    await publishCopies(service.publisher, jobId, charge(4200), 1);
+    const succeeded = await recorder.waitForEvent(JobEvents.succeeded.name, jobId);
+    expect(succeeded.body).toMatchObject({ attempt: 1, result: { status: 'captured', amount: 4200 } });
   });
 
   it('fails a payment without a tenant permanently, before touching the provider', async () => {

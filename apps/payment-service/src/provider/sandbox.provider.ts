@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { OnApplicationShutdown } from '@nestjs/common';
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import pg from 'pg';
 import {
   CardDeclinedError,
@@ -36,6 +36,7 @@ const DECLINED = 'The card was declined (sandbox test amount ending in 02)';
  * payment-service's transactions, so our rollback or crash cannot undo a charge it made.
  */
 export class SandboxPaymentProvider implements PaymentProvider, OnApplicationShutdown {
+  private readonly logger = new Logger(SandboxPaymentProvider.name);
   private readonly pool: pg.Pool;
 
   constructor(private readonly options: SandboxOptions) {
@@ -45,6 +46,11 @@ export class SandboxPaymentProvider implements PaymentProvider, OnApplicationShu
       connectionTimeoutMillis: 1000,
       idleTimeoutMillis: 30_000,
       application_name: 'payment-sandbox',
+    });
+    // An idle client whose connection the server ends (a restart, a failover, an idle timeout) is reported
+    // here; with no listener the pool's 'error' would be thrown, and the process would exit with it.
+    this.pool.on('error', (error) => {
+      this.logger.warn(`Sandbox ledger connection lost while idle: ${error.message}`);
     });
   }
 

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { Stack, waitFor } from '#testing';
+import { TopologyNames } from '#messaging';
+import { BrokerAdmin, Stack, waitFor } from '#testing';
 
 const API_KEYS = 'acme:acme-key:jobs:write+jobs:read,ops:ops-key:admin';
 const MANAGEMENT_URL = process.env.RABBITMQ_MANAGEMENT_URL ?? 'http://guest:guest@127.0.0.1:15672';
@@ -172,6 +174,38 @@ describe('dashboard in a browser', () => {
     expect(letter.replayedBy).toMatch(/^ops\//);
   });
 
+  it('lists the dead letter of a message without a job next to the others, with nothing to replay', async () => {
+    // A command that came without a job-id header: dead-lettered at once, archived with no job.
+    const admin = await BrokerAdmin.connect();
+    try {
+      await admin.publish(
+        new TopologyNames(stack.prefix).commands,
+        'echo.run',
+        Buffer.from('{"message":"x"}'),
+        {
+          type: 'echo.run',
+          contentType: 'application/json',
+          messageId: randomUUID(),
+          persistent: true,
+        },
+      );
+    } finally {
+      await admin.close();
+    }
+    const row = page.locator('[data-testid=dead-letter-row][data-job-id=""]');
+    // Before: the row builder failed on the missing job id and the panel said it could not load any.
+    await waitFor(
+      async () => {
+        await page.getByTestId('dead-letters-refresh').click();
+        return (await row.count()) === 1;
+      },
+      { timeoutMs: 15_000, intervalMs: 300, description: 'the letter without a job listed' },
+    );
+    expect(await row.getByTestId('dead-letter-error').textContent()).toMatch(/invalid_payload/);
+    expect(await row.getByTestId('dead-letter-replay').count()).toBe(0);
+    expect(await row.getByTestId('dead-letter-discard').count()).toBe(1);
+  });
+
   it('charts the jobs it sees finishing and lists the queues with their consumers', async () => {
     // Another tenant's jobs: an admin key sees every tenant's.
     for (let i = 0; i < 30; i++) await api('/v1/echo', 'acme-key', { message: `burst ${i}`, cpuMs: 50 });
@@ -205,6 +239,8 @@ describe('dashboard in a browser', () => {
     expect(requested.length).toBeGreaterThan(10);
     expect(requested.filter((url) => !url.startsWith(`${gateway}/`))).toEqual([]);
     expect(requested.filter((url) => /ops-key|not-a-key/.test(url))).toEqual([]);
+    // Nameless, the key field is left out should the form ever submit itself (Enter before the script ran).
+    expect(await page.locator('#api-key').getAttribute('name')).toBeNull();
 
     await page.getByTestId('sign-out').click();
     await page.getByTestId('sign-in-panel').waitFor();

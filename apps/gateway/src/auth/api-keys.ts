@@ -40,9 +40,11 @@ export function parseApiKeys(source: string): ParsedApiKeys {
       return { ok: false, error: `entry ${index + 1} has '+' in its tenant or key` };
     const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
     if (unknown.length > 0) {
+      // Neither the tenant nor the scopes as written are shown: in an entry whose fields slipped (a
+      // missing tenant, say) either may be the secret key, and this message goes to the logs.
       return {
         ok: false,
-        error: `entry ${index + 1} (tenant ${tenant}) has unknown scope(s) ${unknown.join(', ')}`,
+        error: `entry ${index + 1} has ${unknown.length} unknown scope(s); scopes are ${SCOPES.join(', ')}`,
       };
     }
     const keyHash = hashApiKey(key);

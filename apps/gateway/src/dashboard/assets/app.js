@@ -119,6 +119,7 @@ function el(tag, props = {}, ...children) {
 const time = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
 const json = (value) => (value === undefined ? '' : JSON.stringify(value, null, 2));
 const shortId = (id) => id.slice(0, 8);
+const capitalized = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 function announce(message) {
   byId('status').textContent = message;
@@ -577,19 +578,27 @@ async function loadDeadLetters() {
   }
 }
 
+/** A dead letter's job, as a row names it: a malformed or header-less message has none (`jobId` null). */
+const letterJob = (letter) => (letter.jobId ? `job ${shortId(letter.jobId)}` : 'a message without a job');
+
 function deadLetterRow(letter) {
-  const replay = el('button', { type: 'button', dataset: { testid: 'dead-letter-replay' } }, 'Replay');
-  replay.setAttribute('aria-label', `Replay job ${letter.jobId}`);
-  replay.addEventListener('click', () => void deadLetterAction(letter, 'replay'));
   const discard = el('button', { type: 'button', dataset: { testid: 'dead-letter-discard' } }, 'Discard');
-  discard.setAttribute('aria-label', `Discard the dead letter of job ${letter.jobId}`);
+  discard.setAttribute('aria-label', `Discard the dead letter of ${letterJob(letter)}`);
   discard.addEventListener('click', () => void deadLetterAction(letter, 'discard'));
-  const open = el('button', { type: 'button', className: 'link' }, shortId(letter.jobId));
-  open.title = letter.jobId;
-  open.addEventListener('click', () => void openDetail(letter.jobId));
+  // Only a letter of a job can be replayed (into that job) or opened.
+  let replay = '';
+  let open = el('span', {}, '—');
+  if (letter.jobId) {
+    replay = el('button', { type: 'button', dataset: { testid: 'dead-letter-replay' } }, 'Replay');
+    replay.setAttribute('aria-label', `Replay job ${letter.jobId}`);
+    replay.addEventListener('click', () => void deadLetterAction(letter, 'replay'));
+    open = el('button', { type: 'button', className: 'link' }, shortId(letter.jobId));
+    open.title = letter.jobId;
+    open.addEventListener('click', () => void openDetail(letter.jobId));
+  }
   return el(
     'tr',
-    { dataset: { testid: 'dead-letter-row', deadLetterId: letter.id, jobId: letter.jobId } },
+    { dataset: { testid: 'dead-letter-row', deadLetterId: letter.id, jobId: letter.jobId ?? '' } },
     el('td', {}, time(letter.deadAt)),
     el('td', {}, open),
     el('td', {}, letter.queue),
@@ -609,10 +618,14 @@ async function deadLetterAction(letter, action) {
   try {
     if (action === 'replay') {
       await api(`/v1/admin/dead-letters/${encodeURIComponent(letter.id)}/replay`, { method: 'POST' });
-      announce(`Job ${shortId(letter.jobId)} replayed: back in the queue.`);
+      announce(`${capitalized(letterJob(letter))} replayed: back in the queue.`);
     } else {
       await api(`/v1/admin/dead-letters/${encodeURIComponent(letter.id)}`, { method: 'DELETE' });
-      announce(`Dead letter of job ${shortId(letter.jobId)} discarded; the job stays failed.`);
+      announce(
+        letter.jobId
+          ? `Dead letter of ${letterJob(letter)} discarded; the job stays failed.`
+          : 'Dead letter of a message without a job discarded.',
+      );
     }
   } catch (e) {
     announce(`Could not ${action}: ${errorText(e)}`);

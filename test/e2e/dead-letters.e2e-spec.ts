@@ -403,6 +403,19 @@ describe('dead letters: archive, replay, bulk replay, discard', () => {
     expect((await call(`/v1/admin/dead-letters/${letter.id}`, { method: 'DELETE' })).status).toBe(404);
     expect(await lettersOf(id)).toEqual([]);
     expect((await job(id)).status).toBe('failed');
+
+    // A letter replayed already is not discarded: its job runs again (before: 204, and the audit gone).
+    const replayedJob = await failingJob('replayed, then discarded');
+    const replayed = await archived(replayedJob);
+    expect((await call(`/v1/admin/dead-letters/${replayed.id}/replay`, { method: 'POST' })).status).toBe(202);
+    const refused = await call(`/v1/admin/dead-letters/${replayed.id}`, { method: 'DELETE' });
+    expect(refused.status).toBe(409);
+    expect(await json<{ message: string }>(refused)).toMatchObject({
+      message: expect.stringContaining('replayed'),
+    });
+    expect(
+      (await json<DeadLetter>(await call(`/v1/admin/dead-letters/${replayed.id}`))).replayedAt,
+    ).not.toBeNull();
   });
 
   it('lists every queue of the prefix with depth and consumers', async () => {

@@ -193,13 +193,26 @@ export class DeadLetters {
     });
   }
 
+  /**
+   * Discards a pending letter: its job stays failed. A replayed one is a 409: its job runs again, and
+   * discarding would say otherwise and hide who replayed it, and with what.
+   */
   async discard(principal: Principal, id: string): Promise<void> {
     const [, count] = await this.db.query<[unknown, number]>(
       `UPDATE gateway.dead_letters SET discarded_at = now(), discarded_by = $2
-        WHERE id = $1 AND discarded_at IS NULL`,
+        WHERE id = $1 AND discarded_at IS NULL AND replayed_at IS NULL`,
       [id, principal.actor],
     );
-    if (count === 0) throw new DeadLetterNotFoundError(id);
+    if (count > 0) return;
+    const [replayed] = await this.db.query<{ job_id: string | null }[]>(
+      `SELECT job_id FROM gateway.dead_letters WHERE id = $1 AND discarded_at IS NULL AND replayed_at IS NOT NULL`,
+      [id],
+    );
+    if (!replayed) throw new DeadLetterNotFoundError(id);
+    throw new JobStateConflictError(
+      replayed.job_id ?? id,
+      `Dead letter ${id} was replayed already: its job runs again, there is nothing to discard`,
+    );
   }
 
   /** The job back to `queued` with attempts 0, and its command in the outbox (due at `dueAt`). */

@@ -168,6 +168,30 @@ describe('dead letters: archive, replay, bulk replay, discard', () => {
     expect(letter.error).toEqual({ code: 'x', message: 'answered 500: \uFFFD' });
   });
 
+  it('archives a letter whose own fields Postgres would refuse (before: nacked and back for ever)', async () => {
+    const jobId = randomUUID();
+    const queue = `${stack.prefix}.report-service.echo.run`;
+    const admin = await BrokerAdmin.connect();
+    try {
+      await admin.publish('', `${queue}.dlq`, Buffer.from('{"message":"x"}'), {
+        messageId: `id-${jobId}\0`,
+        type: 'echo.run\0',
+        // A header can be any size, unlike the properties.
+        headers: {
+          'job-id': jobId,
+          tenant: `acme\0${'x'.repeat(5000)}`,
+          attempt: 2 ** 40,
+          'error-code': 'x',
+        },
+      });
+    } finally {
+      await admin.close();
+    }
+    const letter = await archived(jobId);
+    expect(letter).toMatchObject({ routingKey: 'echo.run\uFFFD', attempts: 2_147_483_647 });
+    expect(letter.tenant).toBe(`acme\uFFFD${'x'.repeat(250)}`);
+  });
+
   it('applies a lifecycle batch the gateway died on ten times, and archives event letters without failing their jobs', async () => {
     // Jobs that wait an hour: nothing but these letters moves them.
     const later = async (message: string) =>

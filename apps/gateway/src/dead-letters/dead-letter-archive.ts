@@ -118,16 +118,16 @@ export class DeadLetterArchive implements OnApplicationBootstrap, BeforeApplicat
         WHERE j.id = stored.job_id AND $13 AND j.status NOT IN ('succeeded', 'failed', 'cancelled')`,
       [
         randomUUID(),
-        envelope.messageId ?? fingerprint(letter),
+        storedMessageId(envelope.messageId) ?? fingerprint(letter),
         jobId,
-        envelope.tenant ?? null,
+        envelope.tenant === undefined ? null : storedLabel(envelope.tenant),
         letter.queue,
-        envelope.type,
+        storedLabel(envelope.type),
         body.payload === undefined ? null : JSON.stringify(body.payload),
         body.raw ?? null,
         storableJson(headers),
         JSON.stringify(error),
-        envelope.attempt,
+        Math.min(envelope.attempt, INT4_MAX),
         stringHeader(headers[Header.deadReason]) ?? null,
         // An event names a job too (a payment's outcome, a notice that it ended), but the job is not the
         // event's to fail: only a command that could not run fails its job.
@@ -197,6 +197,23 @@ function storedBody(content: Buffer): { payload?: unknown; raw?: string } {
 
 function stringHeader(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? storableText(value) : undefined;
+}
+
+const INT4_MAX = 2_147_483_647;
+/** Longer labels (a tenant, a message type) are cut: a poison message's headers can be any size. */
+const MAX_LABEL_CHARS = 255;
+
+/**
+ * Whatever a sender put in a message's own fields, stored: a letter whose INSERT fails is nacked and comes
+ * back for ever, so nothing here may be refused. Text Postgres refuses is mended, and a long label is cut (a
+ * header, unlike the AMQP properties, can be any size).
+ */
+function storedLabel(text: string): string {
+  return storableText(text.length > MAX_LABEL_CHARS ? text.slice(0, MAX_LABEL_CHARS) : text);
+}
+
+function storedMessageId(messageId: string | undefined): string | undefined {
+  return messageId === undefined || messageId.length === 0 ? undefined : storableText(messageId);
 }
 
 /** A message without a message id is identified by what it is: the same bytes and headers, the same letter. */

@@ -26,6 +26,8 @@ export interface PaymentServiceOptions {
   readonly sandboxLatency?: string;
   /** Wraps the sandbox provider (fault injection stays in the tests, never in the service). */
   readonly wrapProvider?: (sandbox: PaymentProvider) => PaymentProvider;
+  /** `LEASE_AFTER`, e.g. `2s`: how soon a delivery handed back as a lease comes again. */
+  readonly leaseAfter?: string;
 }
 
 /** Short retry tiers, so `…03` and `…04` payments run their three attempts in well under a second. */
@@ -43,6 +45,7 @@ export async function startPaymentService(options: PaymentServiceOptions): Promi
     RETRY_TIERS: TEST_RETRY_TIERS,
     SHUTDOWN_GRACE: '3s',
     SANDBOX_LATENCY: options.sandboxLatency ?? '0ms',
+    ...(options.leaseAfter === undefined ? {} : { LEASE_AFTER: options.leaseAfter }),
     LOG_LEVEL: 'warn',
   });
   await preparePaymentDatabase(config.DATABASE_URL);

@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { PaymentEvents, type ChargePayment } from '#contracts';
+import { isDatabaseTimeout, isDatabaseUnavailable } from '#database';
 import {
   errorCodeOf,
   errorMessageOf,
   MessagePublisher,
   PermanentError,
   replayCountMeta,
+  StillRunningError,
   type JobContext,
 } from '#messaging';
 import {
@@ -27,6 +29,21 @@ import {
 /** What the service needs to know about the delivery it charges for (and who to tell how it ended). */
 export type ChargeJob = Pick<JobContext, 'jobId' | 'tenant' | 'messageId'> &
   Partial<Pick<JobContext, 'notify' | 'replayCount'>>;
+
+/**
+ * The database went away (or stopped answering) while a payment was being decided: the provider may have
+ * charged already, and only the database can say what was recorded. Such a delivery uses up no attempt: it is
+ * handed back as a lease (a StillRunningError) and asked again once the lease is over, for as long as the
+ * outage lasts. Counting attempts against an outage failed jobs whose customers had been charged.
+ */
+export class PaymentAwaitsDatabaseError extends StillRunningError {
+  constructor(
+    readonly jobId: string,
+    cause: unknown,
+  ) {
+    super(`Payment of job ${jobId} waits for the database: ${errorMessageOf(cause)}`, 'database_unavailable');
+  }
+}
 
 export class MissingTenantError extends PermanentError {
   constructor(readonly jobId: string) {
@@ -59,7 +76,11 @@ export class PaymentsService {
   async chargeOnce(job: ChargeJob, cmd: ChargePayment): Promise<PaymentResult> {
     const tenant = job.tenant;
     if (tenant === undefined) throw new MissingTenantError(job.jobId);
-    const outcome = await this.decideOnce(job, tenant, cmd);
+    const outcome = await this.decideOnce(job, tenant, cmd).catch((error: unknown) => {
+      if (isDatabaseUnavailable(error) || isDatabaseTimeout(error))
+        throw new PaymentAwaitsDatabaseError(job.jobId, error);
+      throw error;
+    });
     const event = paymentEventOf(job.jobId, tenant, outcome, job.notify);
     await this.publisher.publish(
       outcome.status === 'captured' ? PaymentEvents.succeeded : PaymentEvents.failed,

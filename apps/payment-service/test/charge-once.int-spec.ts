@@ -123,6 +123,40 @@ describe('payment.charge exactly once (real Postgres and RabbitMQ)', () => {
     expect(await ledgerOfJob(service.dataSource, jobId)).toMatchObject({ payments: 1, charges: 0 });
   });
 
+  it('refuses a replay that would change the charge on record, charging nothing (declined, then pending)', async () => {
+    // Declined (its outcome on record), then a replay edited to an amount that would capture.
+    const declined = randomUUID();
+    await publishCopies(service.publisher, declined, charge(5002), 1);
+    await recorder.waitForEvent(JobEvents.failed.name, declined);
+    // Out of attempts while the provider was away (a pending payment, no outcome), then edited the same way.
+    const pending = randomUUID();
+    await publishCopies(service.publisher, pending, charge(5004), 1);
+    await waitFor(() => recorder.ofJob(pending, JobEvents.failed.name).length === 1, {
+      description: 'exhausted',
+    });
+
+    for (const jobId of [declined, pending]) {
+      await service.publisher.publish(PaymentCommands.charge, charge(5000), {
+        jobId,
+        tenant: 'acme',
+        maxAttempts: 3,
+        replayCount: 1,
+      });
+    }
+    for (const [jobId, amount] of [
+      [declined, 5002],
+      [pending, 5004],
+    ] as const) {
+      const failed = await waitFor(() => recorder.ofJob(jobId, JobEvents.failed.name)[1], {
+        description: `the edited replay of ${amount} refused`,
+      });
+      // Before: the replay was answered (or charged) as the payment on record, 5000 nowhere in sight.
+      expect(failed.body).toMatchObject({ attempt: 1, error: { code: 'payment_changed' } });
+      expect((failed.body.error as { message: string }).message).toContain(`${amount} EUR`);
+      expect(await ledgerOfJob(service.dataSource, jobId)).toMatchObject({ payments: 1, charges: 0 });
+    }
+  });
+
   it('retries an amount ending in 03 through two transient failures and charges it once', async () => {
     const jobId = randomUUID();
     await publishCopies(service.publisher, jobId, charge(2503), 1);

@@ -45,6 +45,21 @@ export class PaymentAwaitsDatabaseError extends StillRunningError {
   }
 }
 
+/**
+ * A delivery of a job whose payment is on record with another charge: a dead letter replayed with an edited
+ * payload. The payment stays what was recorded (the provider may have charged it, under its key); the edit
+ * is refused rather than charged as the original.
+ */
+export class PaymentChangedError extends PermanentError {
+  constructor(jobId: string, recorded: ChargeOnRecord) {
+    super(
+      `The payment of job ${jobId} is on record as ${recorded.amount} ${recorded.currency} to ${recorded.customer_id}; ` +
+        'a replay cannot change it (submit a new payment)',
+      'payment_changed',
+    );
+  }
+}
+
 export class MissingTenantError extends PermanentError {
   constructor(readonly jobId: string) {
     super(`Payment job ${jobId} has no tenant header`, 'missing_tenant');
@@ -123,7 +138,12 @@ export class PaymentsService {
       'SELECT outcome FROM payment.inbox WHERE job_id = $1',
       [job.jobId],
     );
-    if (processed) return processed.outcome;
+    if (processed) {
+      const { outcome } = processed;
+      if (!sameCharge(chargeOnRecordOf(outcome), cmd, { description: false }))
+        throw new PaymentChangedError(job.jobId, chargeOnRecordOf(outcome));
+      return outcome;
+    }
 
     // Committed (autocommit) before the provider hears of it: whatever happens next, a later delivery
     // finds this payment and asks the provider about its key instead of starting a second charge.
@@ -141,6 +161,8 @@ export class PaymentsService {
       [job.jobId],
     );
     if (!payment) throw new Error(`Payment of job ${job.jobId} vanished`);
+    if (created.length === 0 && !sameCharge(payment, cmd, { description: true }))
+      throw new PaymentChangedError(job.jobId, payment);
     const key = idempotencyKeyOf(payment.id);
 
     // A payment that existed before this delivery may have been charged by one that crashed before
@@ -194,6 +216,26 @@ export class PaymentsService {
       throw error;
     }
   }
+}
+
+type ChargeOnRecord = Pick<PaymentRow, 'amount' | 'currency' | 'customer_id'> & Partial<PaymentRow>;
+
+/** Whether `cmd` asks for the charge on record (its description too, where the record keeps one). */
+function sameCharge(
+  recorded: ChargeOnRecord,
+  cmd: ChargePayment,
+  { description }: { description: boolean },
+): boolean {
+  return (
+    Number(recorded.amount) === cmd.amount &&
+    recorded.currency === cmd.currency &&
+    recorded.customer_id === cmd.customerId &&
+    (!description || (recorded.description ?? null) === (cmd.description ?? null))
+  );
+}
+
+function chargeOnRecordOf(outcome: PaymentOutcome): ChargeOnRecord {
+  return { amount: String(outcome.amount), currency: outcome.currency, customer_id: outcome.customerId };
 }
 
 function outcomeOf(payment: PaymentRow, idempotencyKey: string, answer: RecordedCharge): PaymentOutcome {

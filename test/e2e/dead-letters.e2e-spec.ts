@@ -282,6 +282,47 @@ describe('dead letters: archive, replay, bulk replay, discard', () => {
     expect(await lettersOf(failed, 'pending')).toHaveLength(2);
   });
 
+  it('leaves a letter whose payload its contract refuses to an edited replay (before: spent, its job failed again)', async () => {
+    // A job waiting an hour, whose command then reached a worker with a body that is not an echo command.
+    const waiting = await call('/v1/echo', {
+      key: 'acme-key',
+      body: { message: 'later', runAt: new Date(Date.now() + 3_600_000).toISOString() },
+    });
+    const { id } = await json<Job>(waiting);
+    const admin = await BrokerAdmin.connect();
+    try {
+      const { properties } = buildEnvelope(EchoCommands.run, {}, { jobId: id, tenant: 'acme' }, 'gateway');
+      await admin.publish('', `${stack.prefix}.report-service.echo.run.dlq`, Buffer.from('{"message":5}'), {
+        ...properties,
+        headers: {
+          ...properties.headers,
+          'error-code': 'invalid_payload',
+          'error-message': 'message: not a string',
+        },
+      });
+    } finally {
+      await admin.close();
+    }
+    const letter = await archived(id);
+    await settled(id, 'failed');
+
+    const bulk = await call('/v1/admin/dead-letters/replay', {
+      body: { kind: 'echo', errorCode: 'invalid_payload' },
+    });
+    expect(bulk.status).toBe(202);
+    expect((await lettersOf(id, 'pending')).map((l) => l.id)).toEqual([letter.id]);
+    const single = await call(`/v1/admin/dead-letters/${letter.id}/replay`, { method: 'POST' });
+    expect(single.status).toBe(400);
+    expect((await json<{ message: string[] }>(single)).message.join(' ')).toMatch(/edited payload/);
+    expect((await job(id)).status).toBe('failed');
+
+    const fixed = await call(`/v1/admin/dead-letters/${letter.id}/replay`, {
+      body: { payload: { message: 'five' } },
+    });
+    expect(fixed.status).toBe(202);
+    expect(await settled(id, 'succeeded')).toMatchObject({ result: { message: 'five' } });
+  });
+
   it('replays with an edited payload: the same job succeeds, and the edit, actor and time are kept', async () => {
     const id = await failingJob('fix me');
     const letter = await archived(id);

@@ -132,13 +132,21 @@ export class DeadLetters {
       const entry = rows[0];
       if (!entry) throw new DeadLetterNotFoundError(id);
       if (entry.replayed_at) throw new JobStateConflictError(id, `Dead letter ${id} was replayed already`);
-      const payload = edited === undefined ? entry.payload : validPayload(entry, edited);
-      if (payload === null || payload === undefined) {
+      if (edited === undefined && (entry.payload === null || entry.payload === undefined)) {
         throw new JobStateConflictError(
           id,
           'The archived body is not JSON: replay it with an edited payload',
         );
       }
+      // The archived payload is checked like an edit: one its contract refuses (the reason it was
+      // dead-lettered, often) would only fail its job again at the relay, with the letter spent.
+      // (A letter of no command is refused by requeue, saying why.)
+      const payload =
+        edited !== undefined
+          ? validPayload(entry, edited)
+          : kindOf(entry)
+            ? validPayload(entry, entry.payload, true)
+            : entry.payload;
       // Published right after the commit; the relay's only if that did not get through.
       const message = await this.requeue(tx, entry, payload, this.outbox.fastPathDueAt());
       await tx.query(
@@ -174,9 +182,12 @@ export class DeadLetters {
           WHERE ${where.join(' AND ')} ORDER BY d.dead_at, d.id FOR UPDATE OF d SKIP LOCKED`,
         params,
       );
-      // One entry per job: a job dead-lettered twice is replayed once (by its newest letter).
+      // One entry per job: a job dead-lettered twice is replayed once (by its newest letter). A payload its
+      // contract refuses is left pending: it needs an edited replay, and requeued as it is, it would fail its
+      // job again at the relay with the letter spent.
       const newestPerJob = new Map<string, DeadLetterRow>();
       for (const entry of entries) if (entry.job_id) newestPerJob.set(entry.job_id, entry);
+      for (const [jobId, entry] of newestPerJob) if (!fitsContract(entry)) newestPerJob.delete(jobId);
       let dueAt = Date.now();
       for (const entry of newestPerJob.values()) {
         await this.requeue(tx, entry, entry.payload, new Date(dueAt));
@@ -273,16 +284,25 @@ export class DeadLetters {
 }
 
 /** An edit is validated like a new submission of the entry's kind. */
-function validPayload(entry: DeadLetterRow, edited: unknown): unknown {
-  const kind = (Object.keys(JobKinds) as JobKind[]).find(
-    (k) => JobKinds[k].command.name === entry.routing_key,
-  );
+function kindOf(entry: DeadLetterRow): JobKind | undefined {
+  return (Object.keys(JobKinds) as JobKind[]).find((k) => JobKinds[k].command.name === entry.routing_key);
+}
+
+/** `payload` (an edit, or the archived one: `archived`) as the letter's command contract parses it; else 400. */
+function validPayload(entry: DeadLetterRow, payload: unknown, archived = false): unknown {
+  const kind = kindOf(entry);
   if (!kind) throw new JobStateConflictError(entry.id, 'This dead letter carries no job to replay');
-  const parsed = JobKinds[kind].command.schema.safeParse(edited);
+  const parsed = JobKinds[kind].command.schema.safeParse(payload);
   if (parsed.success) return parsed.data;
-  throw new InvalidInputError(
-    parsed.error.issues.map((issue) => `${['payload', ...issue.path].join('.')}: ${issue.message}`),
-  );
+  throw new InvalidInputError([
+    ...parsed.error.issues.map((issue) => `${['payload', ...issue.path].join('.')}: ${issue.message}`),
+    ...(archived ? ['the archived payload does not fit its command: replay it with an edited payload'] : []),
+  ]);
+}
+
+function fitsContract(entry: DeadLetterRow): boolean {
+  const kind = kindOf(entry);
+  return kind !== undefined && JobKinds[kind].command.schema.safeParse(entry.payload).success;
 }
 
 function safeJson(text: string): unknown {

@@ -44,9 +44,9 @@ describe(seedOrders.name, () => {
     await Promise.all(databases.map((d) => d.drop()));
   });
 
-  it('seeds the same orders in two databases', async () => {
+  it('seeds the same orders in two databases, in one statement or in many', async () => {
     expect(await seedOrders(first, ROWS)).toBe(ROWS);
-    expect(await seedOrders(second, ROWS)).toBe(ROWS);
+    expect(await seedOrders(second, ROWS, { chunkRows: 700 })).toBe(ROWS);
 
     const a = await contentOf(first);
     expect(a.count).toBe(ROWS);

@@ -21,7 +21,7 @@ const INSERT_ORDERS = `
          h.currency,
          h.status,
          timestamptz '${SEED_PERIOD.from}' + (h.second % ${SEED_PERIOD.seconds}) * interval '1 second'
-    FROM generate_series(1, $1::int) AS n
+    FROM generate_series($1::int, $2::int) AS n
    CROSS JOIN LATERAL (
      SELECT customer, second,
             CASE WHEN amount % 100 < 60 THEN 100 + amount / 100 % 5901
@@ -43,11 +43,23 @@ const INSERT_ORDERS = `
   ON CONFLICT (id) DO NOTHING`;
 
 /**
+ * Orders inserted per statement. Each statement must answer within the pool's answer deadline (the statement
+ * timeout, 30 s, plus 5 s): one statement for a seed of millions ran past it, its connection was dropped and
+ * the service could never start. 200,000 take a few seconds here.
+ */
+export const SEED_CHUNK_ROWS = 200_000;
+
+/**
  * Seeds `report.orders` up to `rows` orders: deterministic, and idempotent (a second run, or a run with a
  * larger count, adds only what is missing; a table that already has enough is left alone). Replicas
- * starting together serialize on an advisory lock. Returns the number of orders added.
+ * starting together serialize on an advisory lock. One transaction, `chunkRows` orders per statement.
+ * Returns the number of orders added.
  */
-export async function seedOrders(dataSource: DataSource, rows: number): Promise<number> {
+export async function seedOrders(
+  dataSource: DataSource,
+  rows: number,
+  { chunkRows = SEED_CHUNK_ROWS }: { chunkRows?: number } = {},
+): Promise<number> {
   if (!Number.isInteger(rows) || rows < 0) throw new RangeError(`rows must be a whole number, got ${rows}`);
   const logger = new Logger('SeedOrders');
   const runner = dataSource.createQueryRunner();
@@ -63,12 +75,13 @@ export async function seedOrders(dataSource: DataSource, rows: number): Promise<
         await runner.commitTransaction();
         return 0;
       }
-      // A million rows take longer than the pool's default statement timeout.
-      await runner.query(`SET LOCAL statement_timeout = '15min'`);
       const started = Date.now();
-      const result = await runner.query(INSERT_ORDERS, [rows], true);
+      let added = 0;
+      for (let from = 1; from <= rows; from += chunkRows) {
+        const result = await runner.query(INSERT_ORDERS, [from, Math.min(rows, from + chunkRows - 1)], true);
+        added += result.affected ?? 0;
+      }
       await runner.commitTransaction();
-      const added = result.affected ?? 0;
       logger.log(`Seeded ${added} orders (now ${count + added}) in ${Date.now() - started} ms`);
       return added;
     } catch (error) {

@@ -23,6 +23,7 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
   command?: string[];
+  stop_grace_period?: string;
 }
 
 describe('docker-compose.yml', () => {
@@ -83,6 +84,9 @@ describe('docker-compose.yml', () => {
         postgres: { condition: 'service_healthy' },
         migrate: { condition: 'service_completed_successfully' },
       });
+      // Docker waits longer than the service's drain (SHUTDOWN_GRACE) and its exit watchdog 5 s after it.
+      const grace = Number.parseInt(service?.environment?.SHUTDOWN_GRACE ?? '', 10);
+      expect(Number.parseInt(service?.stop_grace_period ?? '', 10)).toBeGreaterThan(grace + 5);
       // The health check asks the service's own readiness endpoint on its own port.
       expect(service?.healthcheck?.test.join(' ')).toContain("process.env.PORT+'/health/ready'");
       // Each service connects as its own RabbitMQ user, declared in the broker definitions.

@@ -175,7 +175,6 @@ describe('notification.send (real Postgres, RabbitMQ, SMTP and HTTP receivers)',
     const overId = (id: string) =>
       createHmac('sha256', TEST_WEBHOOK_SECRET).update(`${t}.${id}.${request?.body}`).digest('hex');
     expect(delivered).toBe(`t=${t},v1=${overId(result.deliveryId)}`);
-    expect(delivered).not.toContain(overId(randomUUID()));
   });
 
   it('retries a receiver answering 500 twice, then delivers exactly once when it answers 200', async () => {

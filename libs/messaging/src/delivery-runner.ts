@@ -104,7 +104,15 @@ export class DeliveryRunner {
       : undefined;
     let outcome: DeliveryOutcome;
     try {
-      outcome = await this.handle(consumer, message, envelope, jobId, leaseId !== undefined, refused);
+      outcome = await this.handle(
+        consumer,
+        message,
+        envelope,
+        jobId,
+        leaseId !== undefined,
+        refused,
+        () => released,
+      );
     } catch (error) {
       // An outcome we depend on (a retry, a dead-letter, a lifecycle event) was not confirmed: the message
       // must come back. The pause keeps a broker in trouble from spinning us.
@@ -117,8 +125,9 @@ export class DeliveryRunner {
     const lease = await released;
     if (lease === undefined) {
       settleDelivery(consumer, channel, message, outcome === 'requeued' ? 'requeue' : 'ack', this.log);
-    } else if (outcome !== 'requeued') {
-      // Acked already; its lease copy must not run the job again.
+    } else if (outcome !== 'requeued' && outcome !== 'leased') {
+      // Acked already; its lease copy must not run the job again. (Handed back, the job is not done: the
+      // copy the lease published is the one that carries it on.)
       await this.parts.leases.markDone(lease, jobId);
     }
     if (span) {
@@ -151,6 +160,8 @@ export class DeliveryRunner {
     jobId: string | undefined,
     continuation: boolean,
     refused: Error | undefined,
+    /** The lease copy the lease timer published while the handler ran, if it did (its lease id once out). */
+    timerCopy: () => Promise<string | undefined> | undefined,
   ): Promise<DeliveryOutcome> {
     let payload: unknown;
     try {
@@ -215,13 +226,17 @@ export class DeliveryRunner {
         }
         if (this.parts.isDraining() && controller.signal.aborted) return 'requeued';
         if (jobId && error instanceof StillRunningError) {
-          // Another delivery of this job runs right now: look again one lease later, using up nothing.
-          await this.parts.leases.publish(
-            consumer.queue,
-            message,
-            envelope,
-            leaseIdOf(envelope) ?? randomUUID(),
-          );
+          // Another delivery of this job runs right now (or what it needs is away): look again one lease
+          // later, using up nothing. A handler that ran past its lease has a copy out already, which does.
+          this.log.log(`${describeDelivery(consumer.queue, envelope)} handed back: ${errorMessageOf(error)}`);
+          if ((await timerCopy()) === undefined) {
+            await this.parts.leases.publish(
+              consumer.queue,
+              message,
+              envelope,
+              leaseIdOf(envelope) ?? randomUUID(),
+            );
+          }
           return 'leased';
         }
         return await this.parts.failures.route(
@@ -311,7 +326,6 @@ function now(): string {
   return new Date().toISOString();
 }
 
-/** The handler's return value as plain JSON (what `job.succeeded` carries as the job's result). */
 /**
  * A handler's result as the JSON its `job.succeeded` carries. One JSON cannot hold (a BigInt, a cycle) is a
  * bug of the handler's, failed for good like any other permanent error: thrown after the handler, outside

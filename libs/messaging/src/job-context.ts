@@ -47,6 +47,11 @@ export class JobContext {
     return this.envelope.replayCount;
   }
 
+  /** When the job's command was first published (ms since the epoch; retry and lease copies keep it). */
+  get publishedAt(): number | undefined {
+    return this.envelope.publishedAt;
+  }
+
   get messageId(): string | undefined {
     return this.envelope.messageId;
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EchoCommands, JobEvents } from '#contracts';
-import { Header, StillRunningError } from '#messaging';
+import { buildEnvelope, Header, StillRunningError } from '#messaging';
 import { BrokerAdmin, EventRecorder, randomPrefix, waitFor } from '#testing';
 import { echo, startTestWorker, type TestWorker } from './worker-harness.js';
 
@@ -108,5 +108,36 @@ describe('leases for long-running deliveries, on the real broker', () => {
     // The copy continued attempt 1: no second start, nothing retried.
     expect(recorder.ofJob(jobId, JobEvents.started.name)).toHaveLength(1);
     expect(recorder.ofJob(jobId, JobEvents.retrying.name)).toHaveLength(0);
+  });
+
+  it('keeps a job whose lease copy ran past its lease and then asked to be handed back', async () => {
+    const jobId = randomUUID();
+    let deliveries = 0;
+    worker.script.behaviours.set(jobId, async () => {
+      // Say, a payment that waited on its database past the lease, then found it still away.
+      if (++deliveries === 1) {
+        await sleep(1.5 * LEASE_MS);
+        throw new StillRunningError('the database is away');
+      }
+      return { done: true };
+    });
+    // A lease copy (as one comes back from the wait queue), so its lease timer reuses its lease id.
+    const { content, properties } = buildEnvelope(
+      EchoCommands.run,
+      echo('handed back'),
+      { jobId, tenant: 'acme' },
+      'test',
+    );
+    await admin.publish(worker.names.commands, EchoCommands.run.name, content, {
+      ...properties,
+      headers: { ...properties.headers, [Header.leaseId]: randomUUID() },
+    });
+
+    // Before: the timer's copy and the handed-back copy shared the lease id, the lease was marked done, and
+    // both were dropped when they came back: the job never ran again.
+    const succeeded = await recorder.waitForEvent(JobEvents.succeeded.name, jobId, 10_000);
+    expect(succeeded.body).toMatchObject({ attempt: 1, result: { done: true } });
+    await sleep(2.5 * LEASE_MS); // any second copy would have come back by now
+    expect(deliveries).toBe(2);
   });
 });

@@ -19,7 +19,7 @@ import {
   type MessagingOptions,
 } from '#messaging';
 import { JobEventBatch, JobEvents } from '#contracts';
-import { hasUnstorableEscape, storableJson, storableText } from '#database';
+import { hasUnstorableEscape, isStorableText, storableJson, storableText } from '#database';
 import { Metrics } from '#observability';
 import { changesOfBatch } from '../jobs/job-events.handler.js';
 import { JobTransitions } from '../jobs/job-transitions.js';
@@ -212,8 +212,12 @@ function storedLabel(text: string): string {
   return storableText(text.length > MAX_LABEL_CHARS ? text.slice(0, MAX_LABEL_CHARS) : text);
 }
 
+/** A message id Postgres refuses stands in as its hash: mended, two ids could become one, and dedupe as one. */
 function storedMessageId(messageId: string | undefined): string | undefined {
-  return messageId === undefined || messageId.length === 0 ? undefined : storableText(messageId);
+  if (messageId === undefined || messageId.length === 0) return undefined;
+  return isStorableText(messageId)
+    ? messageId
+    : `mended:sha256:${createHash('sha256').update(messageId).digest('hex')}`;
 }
 
 /** A message without a message id is identified by what it is: the same bytes and headers, the same letter. */

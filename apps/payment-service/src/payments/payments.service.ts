@@ -28,7 +28,14 @@ import {
 
 /** What the service needs to know about the delivery it charges for (and who to tell how it ended). */
 export type ChargeJob = Pick<JobContext, 'jobId' | 'tenant' | 'messageId'> &
-  Partial<Pick<JobContext, 'notify' | 'replayCount'>>;
+  Partial<Pick<JobContext, 'notify' | 'replayCount' | 'publishedAt'>>;
+
+/**
+ * How long a payment waits out a database outage before its delivery fails like any other (its attempts
+ * then run through the retry tiers): a day, so that an error that only looks like an outage (a query that
+ * always times out, a standby behind `DATABASE_URL`) ends in the dead letters, not in leases for ever.
+ */
+export const MAX_DATABASE_WAIT_MS = 24 * 3_600_000;
 
 /**
  * The database went away (or stopped answering) while a payment was being decided: the provider may have
@@ -92,7 +99,8 @@ export class PaymentsService {
     const tenant = job.tenant;
     if (tenant === undefined) throw new MissingTenantError(job.jobId);
     const outcome = await this.decideOnce(job, tenant, cmd).catch((error: unknown) => {
-      if (isDatabaseUnavailable(error) || isDatabaseTimeout(error))
+      const waited = job.publishedAt === undefined ? 0 : Date.now() - job.publishedAt;
+      if ((isDatabaseUnavailable(error) || isDatabaseTimeout(error)) && waited < MAX_DATABASE_WAIT_MS)
         throw new PaymentAwaitsDatabaseError(job.jobId, error);
       throw error;
     });
@@ -140,7 +148,7 @@ export class PaymentsService {
     );
     if (processed) {
       const { outcome } = processed;
-      if (!sameCharge(chargeOnRecordOf(outcome), cmd, { description: false }))
+      if (!sameCharge(chargeOnRecordOf(outcome), cmd))
         throw new PaymentChangedError(job.jobId, chargeOnRecordOf(outcome));
       return outcome;
     }
@@ -161,8 +169,7 @@ export class PaymentsService {
       [job.jobId],
     );
     if (!payment) throw new Error(`Payment of job ${job.jobId} vanished`);
-    if (created.length === 0 && !sameCharge(payment, cmd, { description: true }))
-      throw new PaymentChangedError(job.jobId, payment);
+    if (created.length === 0 && !sameCharge(payment, cmd)) throw new PaymentChangedError(job.jobId, payment);
     const key = idempotencyKeyOf(payment.id);
 
     // A payment that existed before this delivery may have been charged by one that crashed before
@@ -218,19 +225,14 @@ export class PaymentsService {
   }
 }
 
-type ChargeOnRecord = Pick<PaymentRow, 'amount' | 'currency' | 'customer_id'> & Partial<PaymentRow>;
+type ChargeOnRecord = Pick<PaymentRow, 'amount' | 'currency' | 'customer_id'>;
 
-/** Whether `cmd` asks for the charge on record (its description too, where the record keeps one). */
-function sameCharge(
-  recorded: ChargeOnRecord,
-  cmd: ChargePayment,
-  { description }: { description: boolean },
-): boolean {
+/** Whether `cmd` asks for the charge on record: the amount, the currency, the customer (not the description). */
+function sameCharge(recorded: ChargeOnRecord, cmd: ChargePayment): boolean {
   return (
     Number(recorded.amount) === cmd.amount &&
     recorded.currency === cmd.currency &&
-    recorded.customer_id === cmd.customerId &&
-    (!description || (recorded.description ?? null) === (cmd.description ?? null))
+    recorded.customer_id === cmd.customerId
   );
 }
 

@@ -46,6 +46,10 @@ export class SandboxPaymentProvider implements PaymentProvider, OnApplicationShu
       connectionTimeoutMillis: 1000,
       idleTimeoutMillis: 30_000,
       application_name: 'payment-sandbox',
+      // Like payment-service's own pool: a statement is cut off at 30 s, and an answer not back 5 s after
+      // that ends its connection (a server gone silent after a failover would otherwise hold it for minutes).
+      statement_timeout: 30_000,
+      query_timeout: 35_000,
     });
     // An idle client whose connection the server ends (a restart, a failover, an idle timeout) is reported
     // here; with no listener the pool's 'error' would be thrown, and the process would exit with it.

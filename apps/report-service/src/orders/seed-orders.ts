@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 
@@ -67,7 +68,17 @@ export async function seedOrders(
   try {
     await runner.startTransaction();
     try {
-      await runner.query(`SELECT pg_advisory_xact_lock(hashtext('conveyor-seed:report.orders'))`);
+      // Asked for, not waited on: a statement waiting on another replica's long seed would outlast the
+      // statement timeout and keep this replica from starting.
+      while (
+        !(
+          (await runner.query(
+            `SELECT pg_try_advisory_xact_lock(hashtext('conveyor-seed:report.orders')) AS locked`,
+          )) as [{ locked: boolean }]
+        )[0].locked
+      ) {
+        await sleep(500);
+      }
       const [{ count }] = (await runner.query(`SELECT count(*)::int AS count FROM report.orders`)) as [
         { count: number },
       ];

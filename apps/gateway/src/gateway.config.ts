@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationMs, serviceConfigSchema } from '#config';
+import { durationMs, serviceConfigSchema, timerMs } from '#config';
 import { parseApiKeys } from './auth/api-keys.js';
 
 /** Works out of the box in development; documented in the README. Never used in production. */
@@ -8,14 +8,14 @@ export const DEVELOPMENT_API_KEYS = 'dev:dev-key:jobs:write+jobs:read+admin,dev:
 export const gatewayConfigSchema = serviceConfigSchema(3000)
   .extend({
     API_KEYS: z.string().optional(),
-    OUTBOX_RELAY_INTERVAL: durationMs.default(1_000),
+    OUTBOX_RELAY_INTERVAL: timerMs.default(1_000),
     /** How often the schedule dispatcher looks for due schedules (and so how late a run may start). */
-    SCHEDULE_TICK: durationMs.default(500),
+    SCHEDULE_TICK: timerMs.default(500),
     /**
      * How often the connection that LISTENs for job changes (SSE) is asked to answer; one that has not
      * answered by the next ask is dropped and made again, and the watched jobs are read afresh.
      */
-    JOB_CHANGES_HEARTBEAT: durationMs.default(10_000),
+    JOB_CHANGES_HEARTBEAT: timerMs.default(10_000),
     /** Finished jobs' records are deleted this long after they finished (job-retention.ts); 0 keeps them. */
     JOB_RETENTION: durationMs.default(30 * 24 * 3_600_000),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),

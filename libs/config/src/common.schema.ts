@@ -6,14 +6,25 @@ const url = (protocols: readonly string[], example: string) =>
     message: `must be a URL like ${example}`,
   });
 
-/** A duration like `500ms`, `5s`, `2m`, `1h`, as milliseconds. */
+/** A duration like `500ms`, `5s`, `2m`, `1h` (or a bare `0`), as milliseconds. */
 export const durationMs = z.string().transform((v, ctx) => {
-  const ms = parseDuration(v);
+  const ms = v.trim() === '0' ? 0 : parseDuration(v);
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration like 500ms, 5s, 2m, 1h` });
     return z.NEVER;
   }
   return ms;
+});
+
+/** Node's timers take at most this long; a longer delay fires after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A duration that sets a timer or a deadline: more than zero (zero spins a loop, or leases every delivery at
+ * once) and at most ~24.8 days (Node fires a longer timer after 1 ms).
+ */
+export const timerMs = durationMs.refine((ms) => ms > 0 && ms <= MAX_TIMER_MS, {
+  message: 'must be more than 0 and at most 24d',
 });
 
 const retryTiers = z.string().transform((v, ctx) => {
@@ -48,15 +59,15 @@ export const commonConfigSchema = z.object({
    * gives up on a connection whose answer takes this plus 5 s (a frozen or silent server, answer-deadline.ts):
    * with Postgres frozen, a submit is answered 503 after at most that long.
    */
-  DATABASE_STATEMENT_TIMEOUT: durationMs.default(30_000),
+  DATABASE_STATEMENT_TIMEOUT: timerMs.default(30_000),
   RETRY_TIERS: retryTiers.default([1000, 5000, 30_000, 120_000, 600_000]),
-  PUBLISH_CONFIRM_TIMEOUT: durationMs.default(10_000),
+  PUBLISH_CONFIRM_TIMEOUT: timerMs.default(10_000),
   SHUTDOWN_GRACE: durationMs.default(25_000),
   /**
    * A delivery whose handler runs longer than this is handed back to the broker as a lease (a delayed copy)
    * and acked, so no delivery stays unacked near RabbitMQ's consumer_timeout (30 min by default).
    */
-  LEASE_AFTER: durationMs.default(300_000),
+  LEASE_AFTER: timerMs.default(300_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   /** JSON lines (production) or human-readable (development); by default decided by NODE_ENV. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),

@@ -47,6 +47,13 @@ describe(loadConfig.name, () => {
     expect(message).not.toContain('secret');
   });
 
+  it('refuses a timer of 0 or past what Node can wait (it would spin, or fire at once)', () => {
+    for (const value of ['0s', '0', '30d']) {
+      expect(() => loadConfig(schema, { LEASE_AFTER: value })).toThrow(/LEASE_AFTER: must be more than 0/);
+    }
+    expect(loadConfig(schema, { LEASE_AFTER: '24d' }).LEASE_AFTER).toBe(24 * 86_400_000);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig(schema, { PORT: '' }).PORT).toBe(3001);
   });

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { BrokerAdmin, createTestDatabase, randomPrefix, type TestDatabase } from '#testing';
+import { BrokerAdmin, createTestDatabase, randomPrefix, waitFor, type TestDatabase } from '#testing';
 import { startTestGateway, type TestGateway } from './gateway-harness.js';
 
 /** A cancel racing the outbox relay over the same job, on the real Postgres. */
@@ -39,7 +38,17 @@ describe('gateway: cancel and the relay lock a job in the same order', () => {
     await relay.query('BEGIN');
     await relay.query('SELECT id FROM gateway.outbox WHERE job_id = $1 FOR UPDATE', [id]);
     const cancelling = gateway.request(`/v1/jobs/${id}/cancel`, { key: 'acme-key', method: 'POST' });
-    await sleep(300); // the cancel is waiting on a lock by now
+    // The cancel waits on a lock now (before the fix: on the outbox row, holding the job's).
+    await waitFor(
+      async () =>
+        (
+          await relay.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          )
+        ).rows[0]?.n === 1,
+      { timeoutMs: 5000, intervalMs: 20, description: 'the cancel waiting on a lock' },
+    );
     // ...then marks the job queued. Before: the cancel held the job's row and waited for the outbox row,
     // and Postgres broke the deadlock after a second by aborting one side.
     await relay.query(`UPDATE gateway.jobs SET status = 'queued', seq = seq + 1 WHERE id = $1`, [id]);

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { JobEvents, PaymentCommands, PaymentEvents, type ChargePayment } from '#contracts';
 import type { MessagePublisher } from '#messaging';
@@ -230,7 +229,18 @@ describe('payment.charge exactly once (real Postgres and RabbitMQ)', () => {
     await service.dataSource.query(`SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid`, [
       ended.map((r) => r.pid),
     ]);
-    await sleep(300); // the pool hears of it: before, its 'error' went unheard and took the process down
+    // Gone on the server, so their clients have been told (before: the pool's 'error' went unheard and took
+    // the process down).
+    await waitFor(
+      async () =>
+        (
+          await service.dataSource.query<unknown[]>(
+            `SELECT 1 FROM pg_stat_activity WHERE pid = ANY($1::int[])`,
+            [ended.map((r) => r.pid)],
+          )
+        ).length === 0,
+      { timeoutMs: 5000, intervalMs: 20, description: 'the idle ledger connections ended' },
+    );
 
     const jobId = randomUUID();
     await publishCopies(service.publisher, jobId, charge(4200), 1);

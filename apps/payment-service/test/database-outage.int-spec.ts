@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { JobEvents, PaymentCommands } from '#contracts';
+import { TopologyNames } from '#messaging';
 import {
   BrokerAdmin,
   createTestDatabase,
   EventRecorder,
   randomPrefix,
   TcpProxy,
+  waitFor,
   type TestDatabase,
 } from '#testing';
 import type { PaymentProvider } from '../src/provider/payment-provider.js';
@@ -66,8 +67,15 @@ describe('payment.charge when Postgres goes away after the provider captured (re
       { jobId, tenant: 'acme', maxAttempts: 3 },
     );
     await recorder.waitForEvent(JobEvents.started.name, jobId);
-    // Down for longer than the three attempts' retry tiers (200 ms, 400 ms) would take.
-    await sleep(1500);
+    // The delivery met the outage and was handed back: its copy waits out the lease (2 s here), longer than
+    // the three attempts' retry tiers (200 ms, 400 ms) would have taken.
+    const names = new TopologyNames(prefix);
+    const leases = names.waitQueue(names.workQueue('payment-service', PaymentCommands.charge.name), 2000);
+    await waitFor(async () => ((await admin.queue(leases))?.ready ?? 0) === 1, {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      description: 'the delivery handed back as a lease',
+    });
     cutAfterCapture = false;
     await proxy.restore();
 

@@ -1,20 +1,14 @@
 import { z } from 'zod';
-import { parseDuration, serviceConfigSchema } from '#config';
+import { durationMs, parseDuration, serviceConfigSchema } from '#config';
 
-function duration({ zero }: { zero: boolean }) {
-  return z.string().transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined || ms < 0 || (ms === 0 && !zero)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `"${v}" is not a ${zero ? '' : 'positive '}duration like ${zero ? '0s, ' : ''}12h, 7d`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
-}
-const retention = duration({ zero: false });
+const retention = z.string().transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a positive duration like 12h, 7d` });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 /** The common service settings plus report-service's own. */
 export const reportServiceConfigSchema = serviceConfigSchema(3001).extend({
@@ -27,7 +21,7 @@ export const reportServiceConfigSchema = serviceConfigSchema(3001).extend({
    * How long an expired file is kept before the sweep deletes it: a download that began before the expiry
    * (the gateway answers 410 from the expiry on) can still finish.
    */
-  ARTIFACT_DELETE_GRACE: duration({ zero: true }).default(3_600_000),
+  ARTIFACT_DELETE_GRACE: durationMs.default(3_600_000),
 });
 
 export type ReportServiceConfig = z.output<typeof reportServiceConfigSchema>;

@@ -10,7 +10,8 @@ const jobId = z.uuid();
  */
 const at = z.iso.datetime().refine((v) => isStorableTime(new Date(v)), 'must be in the years 1 to 9999');
 /** The largest Postgres `integer`: what the gateway stores attempts and runs in. */
-const INT4_MAX = 2_147_483_647;
+/** The largest Postgres `integer`: counts that are stored must stay within it. */
+export const INT4_MAX = 2_147_483_647;
 /** An attempt number the gateway stores. */
 const attempt = (min: 0 | 1) => z.int().min(min).max(INT4_MAX);
 

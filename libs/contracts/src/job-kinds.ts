@@ -30,3 +30,8 @@ export const JobKinds: Readonly<Record<JobKind, JobKindSpec>> = {
   payment: { command: PaymentCommands.charge, maxAttempts: 3 },
   notification: { command: NotificationCommands.send, maxAttempts: 8 },
 };
+
+/** The kind of job a command (by its message type) carries, if it carries one. */
+export function jobKindOf(commandName: string): JobKind | undefined {
+  return JOB_KINDS.find((kind) => JobKinds[kind].command.name === commandName);
+}

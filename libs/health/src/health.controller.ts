@@ -17,7 +17,7 @@ import { ShutdownState } from './shutdown-state.js';
 const probe = () => HealthCheck({ noCache: true, swaggerDocumentation: false });
 
 /** How long a caller that found this instance not ready should wait before it asks again. */
-export const READY_RETRY_AFTER_SECONDS = 5;
+const READY_RETRY_AFTER_SECONDS = 5;
 
 /** The part of the HTTP reply (fastify's) a probe touches. */
 interface HeaderSink {

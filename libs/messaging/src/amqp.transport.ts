@@ -51,18 +51,17 @@ export class AmqpTransport extends Server implements CustomTransportStrategy, Be
       failedBy: `${options.service}@${hostname()}/${process.pid}`,
       appId: options.service,
     });
-    const failures = this.failures;
     this.cancellations = new Cancellations(connection, options.names);
     this.leases = new Leases(
       publisher,
-      failures,
+      this.failures,
       options.names,
       options.leaseAfterMs ?? DEFAULT_LEASE_AFTER_MS,
     );
     this.deliveries = new DeliveryRunner({
       publisher,
       lifecycle,
-      failures,
+      failures: this.failures,
       cancellations: this.cancellations,
       leases: this.leases,
       requeueDelayMs: options.requeueDelayMs ?? 1000,

@@ -215,7 +215,7 @@ export class DeliveryRunner {
         consumer.policy.maxAttempts,
       );
 
-      let result: unknown;
+      let result: JobSucceeded['result'];
       try {
         result = resultAsJson(await this.invoke(consumer.handler, payload, context));
       } catch (error) {
@@ -251,16 +251,15 @@ export class DeliveryRunner {
       if (jobId) {
         // Finished before the cancel could stop it: it keeps its success. Events leave in the order they
         // were published; both confirms are awaited (an unconfirmed start requeues the job, like before).
-        const json = result as JobSucceeded['result'];
         await Promise.all([
           started,
           this.parts.lifecycle.publish(
             'job.succeeded',
-            { jobId, attempt: envelope.attempt, result: json, at: now() },
+            { jobId, attempt: envelope.attempt, result, at: now() },
             meta,
           ),
         ]);
-        await this.notifyEnded(jobId, envelope, { status: 'succeeded', result: json });
+        await this.notifyEnded(jobId, envelope, { status: 'succeeded', result });
       }
       return 'succeeded';
     } finally {

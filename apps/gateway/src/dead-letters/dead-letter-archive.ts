@@ -18,7 +18,7 @@ import {
   type DeadLetter,
   type MessagingOptions,
 } from '#messaging';
-import { JobEventBatch, JobEvents } from '#contracts';
+import { INT4_MAX, JobEventBatch, JobEvents } from '#contracts';
 import { hasUnstorableEscape, isStorableText, storableJson, storableText } from '#database';
 import { Metrics } from '#observability';
 import { changesOfBatch } from '../jobs/job-events.handler.js';
@@ -52,7 +52,8 @@ export class DeadLetterArchive implements OnApplicationBootstrap, BeforeApplicat
     @Inject(Metrics) metrics: Metrics,
     @Inject(JobTransitions) private readonly transitions: JobTransitions,
   ) {
-    this.lifecycleQueue = new TopologyNames(options.prefix).workQueue('gateway', 'job-events');
+    const names = new TopologyNames(options.prefix);
+    this.lifecycleQueue = names.workQueue('gateway', 'job-events');
     // The DLQs themselves stay near empty (this archive drains them): what waits for a human is here.
     const pending = async (select: string) => {
       const rows = await this.db.query<{ queue: string; v: string | number }[]>(
@@ -73,10 +74,8 @@ export class DeadLetterArchive implements OnApplicationBootstrap, BeforeApplicat
       'queue',
       () => pending('extract(epoch FROM now() - min(dead_at))::float8'),
     );
-    this.consumer = new DeadLetterConsumer(
-      connection,
-      { names: new TopologyNames(options.prefix), retryTiers: waitTiers(options) },
-      (letter) => this.store(letter),
+    this.consumer = new DeadLetterConsumer(connection, { names, retryTiers: waitTiers(options) }, (letter) =>
+      this.store(letter),
     );
   }
 
@@ -199,7 +198,6 @@ function stringHeader(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? storableText(value) : undefined;
 }
 
-const INT4_MAX = 2_147_483_647;
 /** Longer labels (a tenant, a message type) are cut: a poison message's headers can be any size. */
 const MAX_LABEL_CHARS = 255;
 

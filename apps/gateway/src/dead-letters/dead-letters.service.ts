@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { commandContracts, contractFor, JOB_KINDS, JobKinds, Notify, type JobKind } from '#contracts';
+import { commandContracts, contractFor, INT4_MAX, JOB_KINDS, jobKindOf, JobKinds, Notify } from '#contracts';
 import { errorMessageOf, Header, replayCountOf } from '#messaging';
 import type { Principal } from '../auth/principal.js';
 import { decodeCursor, PAGE_QUERY, pageOf } from '../jobs/job-cursor.js';
@@ -144,7 +144,7 @@ export class DeadLetters {
       const payload =
         edited !== undefined
           ? validPayload(entry, edited)
-          : kindOf(entry)
+          : jobKindOf(entry.routing_key)
             ? validPayload(entry, entry.payload, true)
             : entry.payload;
       // Published right after the commit; the relay's only if that did not get through.
@@ -245,7 +245,7 @@ export class DeadLetters {
     }
     const headers = entry.headers;
     // The job's own count is the truth; the letter's covers jobs replayed before the job kept one.
-    const lettered = Math.min(replayCountOf(headers), 2_147_483_646); // + 1 stays an integer
+    const lettered = Math.min(replayCountOf(headers), INT4_MAX - 1); // + 1 stays an integer
     const [rows] = await tx.query<[{ tenant: string; max_attempts: number; replays: number }[], number]>(
       `UPDATE gateway.jobs SET status = 'queued', attempts = 0, last_attempt = 0, progress = 0, error = NULL,
               result = NULL, finished_at = NULL, cancel_requested = false, replays = GREATEST(replays, $2) + 1,
@@ -283,16 +283,19 @@ export class DeadLetters {
   }
 }
 
-/** An edit is validated like a new submission of the entry's kind. */
-function kindOf(entry: DeadLetterRow): JobKind | undefined {
-  return (Object.keys(JobKinds) as JobKind[]).find((k) => JobKinds[k].command.name === entry.routing_key);
+/** `payload` as the command contract of the letter's job kind parses it; undefined for a letter of no job. */
+function parseCommand(entry: DeadLetterRow, payload: unknown) {
+  const kind = jobKindOf(entry.routing_key);
+  return kind === undefined ? undefined : JobKinds[kind].command.schema.safeParse(payload);
 }
 
-/** `payload` (an edit, or the archived one: `archived`) as the letter's command contract parses it; else 400. */
+/**
+ * `payload` (an edit, or the archived one: `archived`) validated like a new submission of the letter's kind;
+ * else 400.
+ */
 function validPayload(entry: DeadLetterRow, payload: unknown, archived = false): unknown {
-  const kind = kindOf(entry);
-  if (!kind) throw new JobStateConflictError(entry.id, 'This dead letter carries no job to replay');
-  const parsed = JobKinds[kind].command.schema.safeParse(payload);
+  const parsed = parseCommand(entry, payload);
+  if (!parsed) throw new JobStateConflictError(entry.id, 'This dead letter carries no job to replay');
   if (parsed.success) return parsed.data;
   throw new InvalidInputError([
     ...parsed.error.issues.map((issue) => `${['payload', ...issue.path].join('.')}: ${issue.message}`),
@@ -301,8 +304,7 @@ function validPayload(entry: DeadLetterRow, payload: unknown, archived = false):
 }
 
 function fitsContract(entry: DeadLetterRow): boolean {
-  const kind = kindOf(entry);
-  return kind !== undefined && JobKinds[kind].command.schema.safeParse(entry.payload).success;
+  return parseCommand(entry, entry.payload)?.success === true;
 }
 
 function safeJson(text: string): unknown {

@@ -1,6 +1,5 @@
 import {
-  JOB_KINDS,
-  JobKinds,
+  jobKindOf,
   type JobEnded,
   type JobError,
   type JobKind,
@@ -72,7 +71,7 @@ export function noticeOfJobEnded(event: JobEnded, tenant: string | undefined): C
     jobId: event.jobId,
     tenant: event.tenant ?? tenant,
     type: event.type,
-    kind: kindOf(event.type),
+    kind: jobKindOf(event.type),
     status: event.status,
     ...(result === undefined ? {} : { result }),
     ...(event.error === undefined ? {} : { error: event.error }),
@@ -125,10 +124,6 @@ export function webhookPayloadOf(notice: CompletionNotice, publicBaseUrl: string
     ...(notice.error ? { error: notice.error } : {}),
     at: at.toISOString(),
   };
-}
-
-function kindOf(type: string): JobKind | undefined {
-  return JOB_KINDS.find((kind) => JobKinds[kind].command.name === type);
 }
 
 function summaryOf(result: unknown): Record<string, unknown> | undefined {

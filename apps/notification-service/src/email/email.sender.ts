@@ -100,7 +100,7 @@ export class EmailSender implements OnApplicationShutdown {
  * greeting that turns us away (554), a command it does not take. Those, like every 4xx, timeout and broken
  * connection, are retried: refusing them for good would dead-letter every email until the setting is fixed.
  */
-export function refusesTheMessage(code: string | undefined, responseCode: number | undefined): boolean {
+function refusesTheMessage(code: string | undefined, responseCode: number | undefined): boolean {
   if (code === 'EENVELOPE') return responseCode === undefined || responseCode >= 500;
   if (code === 'EMESSAGE') return responseCode !== undefined && responseCode >= 500;
   return false;

@@ -147,10 +147,9 @@ export class PaymentsService {
       [job.jobId],
     );
     if (processed) {
-      const { outcome } = processed;
-      if (!sameCharge(chargeOnRecordOf(outcome), cmd))
-        throw new PaymentChangedError(job.jobId, chargeOnRecordOf(outcome));
-      return outcome;
+      const recorded = chargeOnRecordOf(processed.outcome);
+      if (!sameCharge(recorded, cmd)) throw new PaymentChangedError(job.jobId, recorded);
+      return processed.outcome;
     }
 
     // Committed (autocommit) before the provider hears of it: whatever happens next, a later delivery

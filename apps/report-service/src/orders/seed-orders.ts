@@ -48,7 +48,7 @@ const INSERT_ORDERS = `
  * timeout, 30 s, plus 5 s): one statement for a seed of millions ran past it, its connection was dropped and
  * the service could never start. 200,000 take a few seconds here.
  */
-export const SEED_CHUNK_ROWS = 200_000;
+const SEED_CHUNK_ROWS = 200_000;
 
 /**
  * Seeds `report.orders` up to `rows` orders: deterministic, and idempotent (a second run, or a run with a
@@ -70,15 +70,13 @@ export async function seedOrders(
     try {
       // Asked for, not waited on: a statement waiting on another replica's long seed would outlast the
       // statement timeout and keep this replica from starting.
-      while (
-        !(
+      const tryLock = async () =>
+        (
           (await runner.query(
             `SELECT pg_try_advisory_xact_lock(hashtext('conveyor-seed:report.orders')) AS locked`,
           )) as [{ locked: boolean }]
-        )[0].locked
-      ) {
-        await sleep(500);
-      }
+        )[0].locked;
+      while (!(await tryLock())) await sleep(500);
       const [{ count }] = (await runner.query(`SELECT count(*)::int AS count FROM report.orders`)) as [
         { count: number },
       ];

@@ -622,9 +622,7 @@ async function deadLetterAction(letter, action) {
     } else {
       await api(`/v1/admin/dead-letters/${encodeURIComponent(letter.id)}`, { method: 'DELETE' });
       announce(
-        letter.jobId
-          ? `Dead letter of ${letterJob(letter)} discarded; the job stays failed.`
-          : 'Dead letter of a message without a job discarded.',
+        `Dead letter of ${letterJob(letter)} discarded${letter.jobId ? '; the job stays failed' : ''}.`,
       );
     }
   } catch (e) {
